@@ -1,0 +1,83 @@
+"""Regenerates ModelLens's demo logs from real training runs.
+
+A small multi-layer perceptron (scikit-learn's ``MLPClassifier``) learns the 8×8 handwritten
+digits that ship with scikit-learn, once per learning rate. Every epoch logs the train and
+validation confusion matrices, loss and accuracy scalars, and a histogram of the first
+layer's weights. Usage::
+
+    python demo_logs/generate.py [--out demo_logs] [--epochs 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import warnings
+from typing import Sequence
+
+import numpy as np
+
+import modellens
+
+DIGIT_NAMES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+LEARNING_RATES = (0.0003, 0.003)
+
+
+def train_run(
+    logdir: str,
+    *,
+    learning_rate: float,
+    epochs: int,
+    seed: int = 0,
+    class_names: Sequence[str] = DIGIT_NAMES,
+    progress: bool = True,
+) -> None:
+    """Trains the MLP for ``epochs`` epochs, writing one step per epoch into ``logdir``."""
+    from sklearn.datasets import load_digits
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.model_selection import train_test_split
+    from sklearn.neural_network import MLPClassifier
+
+    digits = load_digits()
+    x = digits.data / 16.0
+    x_train, x_val, y_train, y_val = train_test_split(
+        x, digits.target, test_size=0.3, random_state=seed, stratify=digits.target
+    )
+    model = MLPClassifier(
+        hidden_layer_sizes=(32,), learning_rate_init=learning_rate, batch_size=64, random_state=seed
+    )
+    classes = np.arange(10)
+    epoch_iter = range(epochs)
+    if progress:
+        from tqdm import tqdm
+
+        epoch_iter = tqdm(epoch_iter, desc=os.path.basename(logdir), unit="epoch")
+    with modellens.Writer(logdir) as writer, warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for epoch in epoch_iter:
+            model.partial_fit(x_train, y_train, classes=classes)
+            for split, features, truth in (("train", x_train, y_train), ("val", x_val, y_val)):
+                probabilities = model.predict_proba(features)
+                writer.confusion_matrix(
+                    f"{split}/confusion", truth, probabilities, class_names=list(class_names), step=epoch
+                )
+                writer.scalar(f"{split}/accuracy", float(np.mean(probabilities.argmax(1) == truth)), step=epoch)
+            writer.scalar("train/loss", model.loss_, step=epoch)
+            writer.histogram("weights/hidden", model.coefs_[0], step=epoch)
+
+
+def run_name(learning_rate: float) -> str:
+    return f"mlp_lr{learning_rate:g}"
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", default=os.path.dirname(os.path.abspath(__file__)))
+    parser.add_argument("--epochs", type=int, default=30)
+    args = parser.parse_args(argv)
+    for learning_rate in LEARNING_RATES:
+        train_run(os.path.join(args.out, run_name(learning_rate)), learning_rate=learning_rate, epochs=args.epochs)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+// The dashboard's stylesheet (TensorBoard's CSP allows inline styles), light and dark.
+
+const CSS = `
+:root { color-scheme: light; }
+body { margin: 0; font: 13px Roboto, "Helvetica Neue", Arial, sans-serif;
+  --ml-bg: #fff; --ml-fg: #212121; --ml-muted: #616161; --ml-border: #e0e0e0;
+  --ml-panel: #f5f5f5; --ml-accent: #f57c00; --ml-highlight: #1565c0;
+  background: var(--ml-bg); color: var(--ml-fg); }
+body.ml-dark { color-scheme: dark; --ml-bg: #303030; --ml-fg: #e8e8e8; --ml-muted: #b0b0b0;
+  --ml-border: #555; --ml-panel: #3a3a3a; --ml-accent: #ffa726; --ml-highlight: #64b5f6; }
+.ml-app { display: flex; min-height: 100vh; }
+.ml-sidebar { width: 250px; flex: none; padding: 12px; border-right: 1px solid var(--ml-border);
+  background: var(--ml-panel); box-sizing: border-box; display: flex; flex-direction: column; gap: 10px; }
+.ml-main { flex: 1; min-width: 0; padding: 12px; display: flex; flex-direction: column; gap: 12px; }
+.ml-field { display: flex; flex-direction: column; gap: 3px; color: var(--ml-muted); font-size: 12px; }
+.ml-field select, .ml-field input { font: inherit; color: var(--ml-fg); background: var(--ml-bg);
+  border: 1px solid var(--ml-border); border-radius: 3px; padding: 3px; }
+.ml-row { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
+button { font: inherit; color: var(--ml-fg); background: var(--ml-bg); border: 1px solid var(--ml-border);
+  border-radius: 3px; padding: 3px 8px; cursor: pointer; }
+button:hover { border-color: var(--ml-accent); }
+h2 { font-size: 14px; margin: 0 0 6px; font-weight: 500; }
+.ml-note { color: var(--ml-muted); }
+.ml-error { color: #d32f2f; }
+.ml-panels { display: flex; gap: 12px; align-items: flex-start; flex-wrap: wrap; }
+[hidden] { display: none !important; }
+.ml-heatmap-outer { flex: 1 1 600px; min-width: 380px; max-width: 920px; }
+.ml-heatmap-wrap { position: relative; width: 100%; }
+.ml-heatmap-wrap canvas { display: block; cursor: crosshair; touch-action: none; }
+.ml-side { flex: 0 1 380px; min-width: 300px; display: flex; flex-direction: column; gap: 12px; }
+.ml-tooltip { position: absolute; pointer-events: none; background: var(--ml-bg); color: var(--ml-fg);
+  border: 1px solid var(--ml-border); border-radius: 4px; padding: 6px 8px; box-shadow: 0 2px 6px rgba(0,0,0,.25);
+  white-space: pre; font-variant-numeric: tabular-nums; z-index: 10; }
+.ml-table-wrap { max-height: 420px; overflow: auto; border: 1px solid var(--ml-border); }
+table.ml-table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
+.ml-table th, .ml-table td { padding: 3px 6px; text-align: right; border-bottom: 1px solid var(--ml-border); }
+.ml-table th { position: sticky; top: 0; background: var(--ml-panel); cursor: pointer; user-select: none; }
+.ml-table th:first-child, .ml-table td:first-child { text-align: left; max-width: 160px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.ml-pairs { list-style: none; margin: 0; padding: 0; display: flex; flex-direction: column; gap: 2px; }
+.ml-pairs button { width: 100%; text-align: left; border: none; background: transparent; padding: 2px 4px; }
+.ml-pairs button:hover, .ml-pairs button.ml-active { background: var(--ml-panel); }
+.ml-chart text { fill: var(--ml-muted); font-size: 10px; }
+.ml-chart .ml-axis { stroke: var(--ml-border); }
+.ml-legend { display: flex; gap: 6px; align-items: center; color: var(--ml-muted); font-size: 11px; }
+.ml-legend canvas { border: 1px solid var(--ml-border); }
+.ml-tabs { display: flex; gap: 4px; }
+.ml-tabs button.ml-active { border-color: var(--ml-accent); color: var(--ml-accent); }
+`;
+
+export function installStyle(): void {
+  const style = document.createElement("style");
+  style.textContent = CSS;
+  document.head.appendChild(style);
+}

@@ -1,0 +1,48 @@
+// Entry module: TensorBoard's plugin_entry.html imports it and calls render().
+import { el } from "./core/dom";
+import { installStyle } from "./core/style";
+import { followHostTheme } from "./core/theme";
+import { ConfusionView } from "./views/confusion/view";
+
+interface DashboardView {
+  readonly sidebar: HTMLElement;
+  readonly main: HTMLElement;
+  start(): Promise<void>;
+}
+
+const VIEWS: Array<{ id: string; title: string; create: () => DashboardView }> = [
+  { id: "confusion", title: "Confusion matrices", create: () => new ConfusionView() },
+];
+
+export async function render(): Promise<void> {
+  installStyle();
+  const tabs = el("nav", { className: "ml-tabs", attrs: { "aria-label": "ModelLens views" } });
+  const sidebar = el("aside", { className: "ml-sidebar" }, [tabs]);
+  const main = el("main", { className: "ml-main" });
+  document.body.replaceChildren(el("div", { className: "ml-app" }, [sidebar, main]));
+  const views = VIEWS.map((spec) => ({ spec, view: spec.create(), started: false }));
+  const show = (id: string) => {
+    for (const entry of views) {
+      const active = entry.spec.id === id;
+      entry.view.sidebar.hidden = !active;
+      entry.view.main.hidden = !active;
+      if (active && !entry.started) {
+        entry.started = true;
+        void entry.view.start();
+      }
+    }
+    for (const button of tabs.querySelectorAll("button")) button.classList.toggle("ml-active", button.dataset.view === id);
+  };
+  for (const { spec, view } of views) {
+    const button = el("button", { text: spec.title, attrs: { "data-view": spec.id } });
+    button.addEventListener("click", () => show(spec.id));
+    tabs.appendChild(button);
+    sidebar.appendChild(view.sidebar);
+    main.appendChild(view.main);
+  }
+  followHostTheme(() => {
+    // canvases read colours from CSS variables: redraw them on a theme change
+    window.dispatchEvent(new Event("modellens-theme"));
+  });
+  show(VIEWS[0].id);
+}

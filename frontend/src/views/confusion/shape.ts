@@ -1,0 +1,230 @@
+// Pure data shaping for the confusion-matrix view: no DOM, unit-tested under node.
+
+export type Normalization = "none" | "true" | "pred";
+export type Ordering = "index" | "name" | "error";
+
+export interface Metrics {
+  total: number;
+  accuracy: number | null;
+  macro_f1: number | null;
+  precision: Array<number | null>;
+  recall: Array<number | null>;
+  f1: Array<number | null>;
+  support: number[];
+  predicted: number[];
+}
+
+export interface StepData {
+  step: number;
+  wall_time: number;
+  class_names: string[];
+  counts: number[]; // row-major [true, predicted]
+  metrics: Metrics;
+}
+
+export interface SeriesPoint {
+  step: number;
+  wall_time: number;
+  num_classes: number;
+  total: number;
+  accuracy: number | null;
+  macro_f1: number | null;
+}
+
+export function size(data: StepData): number {
+  return data.class_names.length;
+}
+
+export function rowSums(counts: ArrayLike<number>, n: number): Float64Array {
+  const sums = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let j = 0; j < n; j++) s += counts[i * n + j];
+    sums[i] = s;
+  }
+  return sums;
+}
+
+export function columnSums(counts: ArrayLike<number>, n: number): Float64Array {
+  const sums = new Float64Array(n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) sums[j] += counts[i * n + j];
+  return sums;
+}
+
+/** Cell values under a normalization: counts, fraction of the true class (row) or of the
+ * predicted class (column). A row or column with no samples gives NaN (undefined), not 0. */
+export function normalize(counts: ArrayLike<number>, n: number, mode: Normalization): Float64Array {
+  const out = new Float64Array(n * n);
+  if (mode === "none") {
+    for (let k = 0; k < n * n; k++) out[k] = counts[k];
+    return out;
+  }
+  const sums = mode === "true" ? rowSums(counts, n) : columnSums(counts, n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      const total = mode === "true" ? sums[i] : sums[j];
+      out[i * n + j] = total > 0 ? counts[i * n + j] / total : NaN;
+    }
+  }
+  return out;
+}
+
+export interface CellDetail {
+  trueName: string;
+  predictedName: string;
+  count: number;
+  rowFraction: number; // of the true class
+  columnFraction: number; // of the predicted class
+}
+
+export function cellDetail(data: StepData, i: number, j: number): CellDetail {
+  const n = size(data);
+  let row = 0;
+  let column = 0;
+  for (let k = 0; k < n; k++) {
+    row += data.counts[i * n + k];
+    column += data.counts[k * n + j];
+  }
+  const count = data.counts[i * n + j];
+  return {
+    trueName: data.class_names[i],
+    predictedName: data.class_names[j],
+    count,
+    rowFraction: row > 0 ? count / row : NaN,
+    columnFraction: column > 0 ? count / column : NaN,
+  };
+}
+
+/** Display order of the classes: by index, by name, or worst recall first. */
+export function classOrder(data: StepData, ordering: Ordering): number[] {
+  const indices = data.class_names.map((_, i) => i);
+  if (ordering === "name") {
+    const collator = new Intl.Collator(undefined, { numeric: true });
+    indices.sort((a, b) => collator.compare(data.class_names[a], data.class_names[b]) || a - b);
+  } else if (ordering === "error") {
+    const error = (i: number) => {
+      const recall = data.metrics.recall[i];
+      return recall === null ? -1 : 1 - recall;
+    };
+    indices.sort((a, b) => error(b) - error(a) || a - b);
+  }
+  return indices;
+}
+
+export interface ConfusedPair {
+  trueIndex: number;
+  predictedIndex: number;
+  count: number;
+  rowFraction: number;
+}
+
+/** The k largest off-diagonal counts (ties: by true then predicted index). */
+export function topConfused(data: StepData, k: number): ConfusedPair[] {
+  const n = size(data);
+  const rows = rowSums(data.counts, n);
+  const pairs: ConfusedPair[] = [];
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      const count = data.counts[i * n + j];
+      if (i !== j && count > 0) pairs.push({ trueIndex: i, predictedIndex: j, count, rowFraction: count / rows[i] });
+    }
+  }
+  pairs.sort((a, b) => b.count - a.count || a.trueIndex - b.trueIndex || a.predictedIndex - b.predictedIndex);
+  return pairs.slice(0, k);
+}
+
+/** Counts of `reference` rearranged into `current`'s class order, matched by class name
+ * (runs or steps may name classes differently); a class the reference lacks gives NaN. */
+export function alignCounts(reference: StepData, current: StepData): Float64Array {
+  const n = size(current);
+  const m = size(reference);
+  const position = new Map(reference.class_names.map((name, i) => [name, i]));
+  const map = current.class_names.map((name) => position.get(name) ?? -1);
+  const out = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      const a = map[i];
+      const b = map[j];
+      out[i * n + j] = a < 0 || b < 0 ? NaN : reference.counts[a * m + b];
+    }
+  }
+  return out;
+}
+
+/** current − reference, both already normalized the same way. */
+export function difference(current: Float64Array, reference: Float64Array): Float64Array {
+  const out = new Float64Array(current.length);
+  for (let k = 0; k < current.length; k++) out[k] = current[k] - reference[k];
+  return out;
+}
+
+/** Maps a value to a 0..255 colour index; NaN gives -1 (drawn as "no data"). */
+export function colorIndexer(values: Float64Array, mode: Normalization | "delta"): (v: number) => number {
+  let max = 0;
+  for (const v of values) if (Number.isFinite(v)) max = Math.max(max, Math.abs(v));
+  if (mode === "delta") {
+    const bound = max || 1;
+    return (v) => (Number.isNaN(v) ? -1 : Math.round(((v / bound + 1) / 2) * 255));
+  }
+  if (mode === "none") {
+    // counts span orders of magnitude (a dominant diagonal): a log scale keeps errors visible
+    const top = Math.log1p(max) || 1;
+    return (v) => (Number.isNaN(v) ? -1 : Math.round((Math.log1p(v) / top) * 255));
+  }
+  return (v) => (Number.isNaN(v) ? -1 : Math.round(Math.min(1, v) * 255));
+}
+
+export function formatPercent(fraction: number): string {
+  return Number.isFinite(fraction) ? `${(fraction * 100).toFixed(1)}%` : "n/a";
+}
+
+export function formatScore(value: number | null): string {
+  return value === null ? "n/a" : value.toFixed(3);
+}
+
+export function formatValue(value: number, mode: Normalization | "delta"): string {
+  if (Number.isNaN(value)) return "n/a";
+  if (mode === "none") return String(value);
+  if (mode === "delta") return `${value >= 0 ? "+" : ""}${Number.isInteger(value) ? value : value.toFixed(3)}`;
+  return formatPercent(value);
+}
+
+export type SortKey = "name" | "precision" | "recall" | "f1" | "support";
+
+export interface ClassRow {
+  index: number;
+  name: string;
+  precision: number | null;
+  recall: number | null;
+  f1: number | null;
+  support: number;
+}
+
+export function classRows(data: StepData, key: SortKey, descending: boolean): ClassRow[] {
+  const rows = data.class_names.map((name, index) => ({
+    index,
+    name,
+    precision: data.metrics.precision[index],
+    recall: data.metrics.recall[index],
+    f1: data.metrics.f1[index],
+    support: data.metrics.support[index],
+  }));
+  const collator = new Intl.Collator(undefined, { numeric: true });
+  const sign = descending ? -1 : 1;
+  rows.sort((a, b) => {
+    if (key === "name") return sign * collator.compare(a.name, b.name) || a.index - b.index;
+    const x = a[key];
+    const y = b[key];
+    if (x === null && y === null) return a.index - b.index;
+    if (x === null) return 1; // undefined scores sink to the bottom either way
+    if (y === null) return -1;
+    return sign * (x - y) || a.index - b.index;
+  });
+  return rows;
+}
+
+const XML_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" };
+
+export function escapeXml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => XML_ESCAPES[c]);
+}

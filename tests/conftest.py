@@ -1,0 +1,127 @@
+"""Shared fixtures: real training logs, free ports, a real TensorBoard, headless Chromium."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+XSS_NAME = '<img src=x onerror="window.__modellens_xss=1">'
+
+
+def load_demo_generator():
+    spec = importlib.util.spec_from_file_location("modellens_demo_generate", ROOT / "demo_logs" / "generate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def demo_generator():
+    return load_demo_generator()
+
+
+@pytest.fixture(scope="session")
+def training_logdir(tmp_path_factory, demo_generator) -> Path:
+    """Two real training runs of 60 epochs (the demo's code), one with hostile class names."""
+    logdir = tmp_path_factory.mktemp("training_logs")
+    names = list(demo_generator.DIGIT_NAMES)
+    demo_generator.train_run(str(logdir / "lr_high"), learning_rate=0.003, epochs=60, progress=False)
+    hostile = [XSS_NAME] + names[1:]
+    demo_generator.train_run(
+        str(logdir / "lr_low"), learning_rate=0.0003, epochs=60, class_names=hostile, progress=False
+    )
+    return logdir
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def chromium_path() -> str:
+    path = shutil.which("chromium") or "/usr/bin/chromium"
+    if not os.path.exists(path):
+        pytest.fail("Debian's chromium is not installed; `make test` installs it")
+    return path
+
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+class TensorBoardProcess:
+    def __init__(self, logdir: Path, load_fast: bool) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = ARTIFACTS / f"tensorboard-{self.port}.log"
+        ARTIFACTS.mkdir(exist_ok=True)
+        self._log = open(self.log_path, "wb")
+        self.process = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "tensorboard"),
+                "--logdir",
+                str(logdir),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                f"--load_fast={'true' if load_fast else 'false'}",
+                "--reload_interval",
+                "1",
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"tensorboard exited: {self.log_path.read_text(errors='replace')}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/data/plugin/modellens/confusion/tags", timeout=2) as r:
+                    if b"confusion" in r.read():
+                        return
+            except OSError:
+                pass
+            time.sleep(0.3)
+        raise TimeoutError(f"tensorboard not ready: {self.log_path.read_text(errors='replace')}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self._log.close()
+
+
+@pytest.fixture(scope="session", params=[True, False], ids=["load_fast=true", "load_fast=false"])
+def tensorboard_server(request, training_logdir):
+    server = TensorBoardProcess(training_logdir, load_fast=request.param)
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()

@@ -1,0 +1,152 @@
+"""Unit tests: confusion-matrix encode → decode, metrics, and every bad-input case."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import confusion_matrix as sk_confusion_matrix
+from tensorboard.compat.proto import summary_pb2
+from sklearn.metrics import f1_score, precision_recall_fscore_support
+
+from modellens import _metadata, _proto
+from modellens import confusion_matrix as cm
+from modellens._writer import Writer
+
+
+def round_trip(data: cm.ConfusionMatrix) -> cm.ConfusionMatrix:
+    value = cm.encode("t", data)
+    assert value.metadata.plugin_data.plugin_name == "modellens"
+    assert value.metadata.data_class == summary_pb2.DATA_CLASS_TENSOR
+    plugin_data = _metadata.parse_plugin_data(value.metadata.plugin_data.content)
+    assert plugin_data.version == 1 and plugin_data.kind == _metadata.kind_number("CONFUSION_MATRIX")
+    return cm.decode(np.array(list(value.tensor.string_val), dtype=object))
+
+
+@pytest.mark.parametrize("largest", [0, 255, 256, 70_000, 2**33])
+def test_round_trip_keeps_exact_counts_of_every_width(largest):
+    counts = np.array([[largest, 1], [2, 3]], dtype=np.int64)
+    back = round_trip(cm.ConfusionMatrix(counts=counts, class_names=["a", "b"]))
+    np.testing.assert_array_equal(back.counts, counts)
+    assert back.counts.dtype == np.int64
+    assert back.class_names == ["a", "b"]
+
+
+def test_round_trip_at_1000_classes_compresses():
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 1000, 20_000)
+    predicted = np.where(rng.random(20_000) < 0.8, truth, rng.integers(0, 1000, 20_000))
+    data = cm.counts_from_labels(truth, predicted, labels=np.arange(1000))
+    value = cm.encode("t", data)
+    assert value.ByteSize() < 1000 * 1000 // 4  # far below even one byte per cell
+    np.testing.assert_array_equal(round_trip(data).counts, sk_confusion_matrix(truth, predicted, labels=np.arange(1000)))
+
+
+def test_counts_match_sklearn_for_integer_labels():
+    rng = np.random.default_rng(1)
+    truth, predicted = rng.integers(0, 7, 500), rng.integers(0, 7, 500)
+    data = cm.counts_from_labels(truth, predicted)
+    np.testing.assert_array_equal(data.counts, sk_confusion_matrix(truth, predicted, labels=range(7)))
+    assert data.class_names == [str(i) for i in range(7)]
+
+
+def test_string_labels_sort_like_sklearn_and_name_classes():
+    truth = ["cat", "dog", "cat", "bird"]
+    predicted = ["dog", "dog", "cat", "cat"]
+    data = cm.counts_from_labels(truth, predicted)
+    assert data.class_names == ["bird", "cat", "dog"]
+    np.testing.assert_array_equal(data.counts, sk_confusion_matrix(truth, predicted))
+
+
+def test_scores_are_reduced_by_argmax_and_one_hot_truth_accepted():
+    truth = np.eye(3)[[0, 1, 2, 2]]
+    scores = np.array([[0.9, 0.1, 0.0], [0.2, 0.7, 0.1], [0.1, 0.1, 0.8], [0.6, 0.3, 0.1]])
+    data = cm.counts_from_labels(truth, scores, class_names=["a", "b", "c"])
+    np.testing.assert_array_equal(data.counts, sk_confusion_matrix([0, 1, 2, 2], [0, 1, 2, 0], labels=range(3)))
+
+
+def test_explicit_labels_fix_row_order():
+    data = cm.counts_from_labels([10, 20, 30], [30, 20, 10], labels=[30, 20, 10])
+    np.testing.assert_array_equal(data.counts, sk_confusion_matrix([10, 20, 30], [30, 20, 10], labels=[30, 20, 10]))
+    assert data.class_names == ["30", "20", "10"]
+
+
+def test_torch_tensors_are_accepted():
+    torch = pytest.importorskip("torch")
+    data = cm.counts_from_labels(torch.tensor([0, 1, 1]), torch.tensor([[0.9, 0.1], [0.2, 0.8], [0.7, 0.3]]))
+    np.testing.assert_array_equal(data.counts, [[1, 0], [1, 1]])
+
+
+def test_metrics_match_sklearn():
+    rng = np.random.default_rng(2)
+    truth, predicted = rng.integers(0, 5, 300), rng.integers(0, 4, 300)  # class 4 never predicted
+    counts = cm.counts_from_labels(truth, predicted, labels=range(5)).counts
+    scores = cm.metrics(counts)
+    precision, recall, f1, support = precision_recall_fscore_support(truth, predicted, labels=range(5), zero_division=0)
+    assert scores["precision"][4] is None  # undefined, not silently 0
+    np.testing.assert_allclose(scores["precision"][:4], precision[:4])
+    np.testing.assert_allclose(scores["recall"], recall)
+    np.testing.assert_allclose(scores["f1"], f1)
+    assert scores["support"] == support.tolist()
+    assert scores["macro_f1"] == pytest.approx(f1_score(truth, predicted, average="macro"))
+    assert scores["accuracy"] == pytest.approx(np.mean(truth == predicted))
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, words",
+    [
+        (dict(y_true=[0, 1, 2], y_pred=[0, 1]), ValueError, "y_true has 3 samples but y_pred has 2"),
+        (dict(y_true=[0, -1], y_pred=[0, 1]), ValueError, "negative label"),
+        (dict(y_true=[0, 5], y_pred=[0, 1], labels=[0, 1, 2]), ValueError, "y_true contains the label 5"),
+        (dict(y_true=[0, 1], y_pred=[0, 1], class_names=["a", "a"]), ValueError, "duplicate name 'a'"),
+        (dict(y_true=[0, 3], y_pred=[0, 1], class_names=["a", "b"]), ValueError, "class_names has only 2"),
+        (dict(y_true=[0.5, 1], y_pred=[0, 1]), ValueError, "non-integer floats"),
+        (dict(y_true=[np.nan, 1], y_pred=[0, 1]), ValueError, "NaN"),
+        (dict(y_true=["a", "b"], y_pred=[0, 1]), TypeError, "both be strings"),
+        (dict(y_true=[0, 1], y_pred=[0, 1], class_names="ab"), TypeError, "not a single str"),
+        (dict(y_true=[0, 1], y_pred=[0, 1], labels=[0, 0, 1]), ValueError, "labels has duplicates"),
+        (dict(matrix=[[1, 2, 3], [4, 5, 6]]), ValueError, "square"),
+        (dict(matrix=[[1, -2], [3, 4]]), ValueError, "negative count"),
+        (dict(matrix=[[1.0, np.nan], [3, 4]]), ValueError, "NaN"),
+        (dict(matrix=[[1.5, 2], [3, 4]]), ValueError, "non-integer"),
+        (dict(matrix=[[1, 2], [3, 4]], class_names=["a"]), ValueError, "class_names has 1 entries"),
+        (dict(matrix=[[1, 2], [3, 4]], y_true=[0]), ValueError, "not both"),
+        (dict(y_true=[0, 1]), ValueError, "needs y_true and y_pred"),
+    ],
+)
+def test_bad_input_raises_a_clear_error_and_writes_nothing(tmp_path, kwargs, error, words):
+    with Writer(tmp_path) as writer:
+        path = writer.path
+        writer.flush()
+        size_before = (tmp_path / path.split("/")[-1]).stat().st_size
+        with pytest.raises(error, match=words.replace("(", r"\(")):
+            writer.confusion_matrix("val/confusion", step=0, **kwargs)
+        writer.flush()
+        assert (tmp_path / path.split("/")[-1]).stat().st_size == size_before
+
+
+@pytest.mark.parametrize("step", [-1, 1.5, True, None])
+def test_bad_steps_and_tags_are_rejected(tmp_path, step):
+    with Writer(tmp_path) as writer:
+        with pytest.raises((TypeError, ValueError), match="step"):
+            writer.confusion_matrix("t", [0], [0], step=step)
+        with pytest.raises(TypeError, match="tag"):
+            writer.confusion_matrix("", [0], [0], step=0)
+
+
+def test_decode_rejects_malformed_payloads():
+    with pytest.raises(_metadata.UnreadableRecord):
+        cm.decode(np.array([b"\xff\xff garbage"], dtype=object))
+    with pytest.raises(_metadata.UnreadableRecord):
+        cm.decode(np.array([1.0]))
+    step = _proto.ConfusionMatrixStep(num_classes=3, counts=b"\x01\x02", count_type=1)
+    with pytest.raises(_metadata.UnreadableRecord, match="num_classes"):
+        cm.decode(np.array([step.SerializeToString()], dtype=object))
+
+
+def test_newer_versions_are_skipped_with_one_warning(caplog):
+    content = _proto.PluginData(version=99, kind=1).SerializeToString()
+    with caplog.at_level("WARNING"):
+        for _ in range(3):
+            with pytest.raises(_metadata.UnreadableRecord):
+                _metadata.parse_plugin_data(content)
+    assert sum("version 99" in r.getMessage() for r in caplog.records) == 1

@@ -1,0 +1,83 @@
+"""ModelLens's own protobuf messages, built from a descriptor at import time.
+
+Equivalent ``.proto`` (package ``modellens``, proto3)::
+
+    enum Kind { KIND_UNSPECIFIED = 0; CONFUSION_MATRIX = 1; }
+    // SummaryMetadata.plugin_data.content of every ModelLens record.
+    message PluginData { int32 version = 1; Kind kind = 2; }
+
+    enum CountType { COUNT_TYPE_UNSPECIFIED = 0; UINT8 = 1; UINT16 = 2; UINT32 = 3; UINT64 = 4; }
+    enum Compression { NONE = 0; ZLIB = 1; }
+    // One step of a confusion matrix: the single element of a rank-1 DT_STRING tensor.
+    message ConfusionMatrixStep {
+      int32 num_classes = 1;
+      repeated string class_names = 2;   // row/column order; empty means "0".."n-1"
+      bytes counts = 3;                   // row-major [true, predicted], little-endian
+      CountType count_type = 4;
+      Compression compression = 5;
+    }
+
+Building the classes from a descriptor (instead of committing ``protoc`` output)
+keeps them independent of the protobuf runtime's generated-code version.
+"""
+
+from __future__ import annotations
+
+from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+_F = descriptor_pb2.FieldDescriptorProto
+
+
+def _file_descriptor() -> descriptor_pb2.FileDescriptorProto:
+    fdp = descriptor_pb2.FileDescriptorProto(
+        name="modellens/plugin_data.proto", package="modellens", syntax="proto3"
+    )
+
+    def enum(name: str, values: list[str]) -> None:
+        e = fdp.enum_type.add(name=name)
+        for number, value in enumerate(values):
+            e.value.add(name=value, number=number)
+
+    def message(name: str, fields: list[tuple[str, int, int, str | None, bool]]) -> None:
+        m = fdp.message_type.add(name=name)
+        for field_name, number, field_type, type_name, repeated in fields:
+            f = m.field.add(
+                name=field_name,
+                number=number,
+                type=field_type,
+                label=_F.LABEL_REPEATED if repeated else _F.LABEL_OPTIONAL,
+            )
+            if type_name:
+                f.type_name = type_name
+
+    enum("Kind", ["KIND_UNSPECIFIED", "CONFUSION_MATRIX"])
+    enum("CountType", ["COUNT_TYPE_UNSPECIFIED", "UINT8", "UINT16", "UINT32", "UINT64"])
+    enum("Compression", ["NONE", "ZLIB"])
+    message(
+        "PluginData",
+        [
+            ("version", 1, _F.TYPE_INT32, None, False),
+            ("kind", 2, _F.TYPE_ENUM, ".modellens.Kind", False),
+        ],
+    )
+    message(
+        "ConfusionMatrixStep",
+        [
+            ("num_classes", 1, _F.TYPE_INT32, None, False),
+            ("class_names", 2, _F.TYPE_STRING, None, True),
+            ("counts", 3, _F.TYPE_BYTES, None, False),
+            ("count_type", 4, _F.TYPE_ENUM, ".modellens.CountType", False),
+            ("compression", 5, _F.TYPE_ENUM, ".modellens.Compression", False),
+        ],
+    )
+    return fdp
+
+
+_POOL = descriptor_pool.DescriptorPool()
+_CLASSES = message_factory.GetMessages([_file_descriptor()], pool=_POOL)
+
+PluginData = _CLASSES["modellens.PluginData"]
+ConfusionMatrixStep = _CLASSES["modellens.ConfusionMatrixStep"]
+KIND = _POOL.FindEnumTypeByName("modellens.Kind")
+COUNT_TYPE = _POOL.FindEnumTypeByName("modellens.CountType")
+COMPRESSION = _POOL.FindEnumTypeByName("modellens.Compression")

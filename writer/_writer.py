@@ -1,0 +1,238 @@
+"""``modellens.Writer``: one object per run directory, one call per summary kind."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Sequence
+
+import numpy as np
+from tensorboard.compat.proto import event_pb2, summary_pb2
+
+from modellens import confusion_matrix as _confusion
+from modellens._convert import check_step, check_tag, to_numpy
+from modellens._event_file import EventFileWriter
+
+
+class _OwnFile:
+    """Writes to a new event file of our own."""
+
+    def __init__(self, logdir: str, flush_secs: float, filename_suffix: str) -> None:
+        self._file = EventFileWriter(logdir, flush_secs=flush_secs, filename_suffix=filename_suffix)
+        self.path = self._file.path
+
+    def add_summary(self, summary: summary_pb2.Summary, step: int, wall_time: float) -> None:
+        self._file.add_event(event_pb2.Event(wall_time=wall_time, step=step, summary=summary))
+
+    def flush(self) -> None:
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class _ForeignWriter:
+    """Writes through a torch ``SummaryWriter`` or tensorboardX writer's own event file.
+
+    TensorBoard's Python loader reads only the newest file of a run, so a second file
+    beside theirs would hide one of the two. Their writers flush every 120 s; this one
+    flushes theirs ``flush_secs`` after ModelLens writes.
+    """
+
+    def __init__(self, writer: Any, flush_secs: float) -> None:
+        self._writer = writer
+        self._flush_secs = flush_secs
+        self._is_tensorboardx = type(writer).__module__.startswith("tensorboardX")
+        self._timer: threading.Timer | None = None
+        self._lock = threading.Lock()
+        self.path = writer._get_file_writer().get_logdir()
+
+    def add_summary(self, summary: summary_pb2.Summary, step: int, wall_time: float) -> None:
+        if self._is_tensorboardx:
+            from tensorboardX.proto import summary_pb2 as tbx_summary_pb2
+
+            # tensorboardX's own protos lack data_class; the field survives as unknown bytes.
+            summary = tbx_summary_pb2.Summary.FromString(summary.SerializeToString())
+        self._writer._get_file_writer().add_summary(summary, step, wall_time)
+        with self._lock:
+            if self._timer is None:
+                self._timer = threading.Timer(self._flush_secs, self._timed_flush)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def _timed_flush(self) -> None:
+        with self._lock:
+            self._timer = None
+        try:
+            self._writer.flush()
+        except Exception:  # the user closed their writer; nothing left to flush
+            pass
+
+    def flush(self) -> None:
+        self._writer.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+        self._writer.flush()  # the user owns their writer and closes it
+
+
+def _is_foreign_writer(target: Any) -> bool:
+    return hasattr(target, "_get_file_writer") and hasattr(target, "flush")
+
+
+class Writer:
+    """Writes ModelLens summaries (and standard scalars/histograms) for one run.
+
+    ``target`` is a run directory, or an existing ``torch.utils.tensorboard.SummaryWriter``
+    or tensorboardX ``SummaryWriter`` to write through. Use as a context manager, or call
+    ``close()``. A step is on disk once ``flush()`` returns; the writer also flushes every
+    ``flush_secs`` seconds and at interpreter exit.
+    """
+
+    def __init__(self, target: Any, *, flush_secs: float = 2.0, filename_suffix: str = "") -> None:
+        if not (isinstance(flush_secs, (int, float)) and flush_secs > 0):
+            raise ValueError(f"flush_secs must be a positive number of seconds, got {flush_secs!r}")
+        if _is_foreign_writer(target):
+            self._sink: _OwnFile | _ForeignWriter = _ForeignWriter(target, flush_secs)
+        elif isinstance(target, (str, bytes)) or hasattr(target, "__fspath__"):
+            import os
+
+            self._sink = _OwnFile(os.fsdecode(target), flush_secs, filename_suffix)
+        else:
+            raise TypeError(
+                "Writer needs a log directory (str or path) or a torch/tensorboardX SummaryWriter, "
+                f"got {type(target).__name__}"
+            )
+        self._closed = False
+
+    @property
+    def path(self) -> str:
+        """The event file written (or the wrapped writer's log directory)."""
+        return self._sink.path
+
+    def _write(self, value: summary_pb2.Summary.Value, step: int, wall_time: float | None) -> None:
+        if self._closed:
+            raise ValueError("this Writer is closed; make a new one to write more")
+        summary = summary_pb2.Summary(value=[value])
+        self._sink.add_summary(summary, step, time.time() if wall_time is None else float(wall_time))
+
+    # ------------------------------------------------------------------ standard kinds
+
+    def scalar(self, tag: str, value: Any, *, step: int, wall_time: float | None = None) -> None:
+        """A scalar in TensorBoard's own format (shown in the Scalars tab)."""
+        from tensorboard.plugins.scalar import metadata as scalar_metadata
+
+        check_tag(tag)
+        step = check_step(step)
+        array = to_numpy(value, "value")
+        if array.size != 1 or array.dtype.kind not in "biuf":
+            raise TypeError(f"value must be one real number, got {array.dtype} of shape {array.shape}")
+        tensor = _float_tensor(np.asarray(float(array.reshape(())), dtype=np.float32))
+        self._write(
+            summary_pb2.Summary.Value(tag=tag, metadata=scalar_metadata.create_summary_metadata("", ""), tensor=tensor),
+            step,
+            wall_time,
+        )
+
+    def histogram(
+        self, tag: str, values: Any, *, step: int, bins: int = 30, wall_time: float | None = None
+    ) -> None:
+        """A histogram in TensorBoard's own format (Histograms and Distributions tabs).
+
+        Non-finite values cannot be placed in buckets and are left out; use the ModelLens
+        distributions to see them counted.
+        """
+        from tensorboard.plugins.histogram import metadata as histogram_metadata
+
+        check_tag(tag)
+        step = check_step(step)
+        if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
+            raise ValueError(f"bins must be a positive int, got {bins!r}")
+        array = to_numpy(values, "values")
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"values must be numeric, got dtype {array.dtype}")
+        data = array.astype(np.float64).reshape(-1)
+        data = data[np.isfinite(data)]
+        if data.size == 0:
+            buckets = np.zeros((bins, 3))
+        elif data.min() == data.max():
+            buckets = np.zeros((bins, 3))
+            buckets[:, 0:2] = data.min()
+            buckets[-1, 2] = data.size
+        else:
+            counts, edges = np.histogram(data, bins=bins)
+            buckets = np.stack([edges[:-1], edges[1:], counts], axis=1)
+        self._write(
+            summary_pb2.Summary.Value(
+                tag=tag,
+                metadata=histogram_metadata.create_summary_metadata("", ""),
+                tensor=_float_tensor(buckets.astype(np.float64)),
+            ),
+            step,
+            wall_time,
+        )
+
+    # ------------------------------------------------------------------ ModelLens kinds
+
+    def confusion_matrix(
+        self,
+        tag: str,
+        y_true: Any = None,
+        y_pred: Any = None,
+        *,
+        step: int,
+        matrix: Any = None,
+        class_names: Sequence[str] | None = None,
+        labels: Any = None,
+        wall_time: float | None = None,
+    ) -> None:
+        """One step of a confusion matrix, from labels or from a precomputed ``matrix``.
+
+        ``y_true``/``y_pred`` are integer or string labels (numpy, lists, torch or TF
+        tensors); 2-D ``[samples, classes]`` scores or one-hot rows are reduced by argmax.
+        ``labels`` fixes which values map to rows/columns, in order; ``class_names`` names
+        them. ``matrix[i, j]`` counts samples of true class i predicted as class j.
+        Raises ``ValueError``/``TypeError`` for bad input, writing nothing.
+        """
+        check_tag(tag)
+        step = check_step(step)
+        if matrix is not None:
+            if y_true is not None or y_pred is not None or labels is not None:
+                raise ValueError("pass either y_true and y_pred, or matrix=..., not both")
+            data = _confusion.counts_from_matrix(matrix, class_names=class_names)
+        else:
+            if y_true is None or y_pred is None:
+                raise ValueError("confusion_matrix needs y_true and y_pred, or matrix=...")
+            data = _confusion.counts_from_labels(y_true, y_pred, labels=labels, class_names=class_names)
+        self._write(_confusion.encode(tag, data), step, wall_time)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def flush(self) -> None:
+        """Returns once everything written so far is in the event file."""
+        self._sink.flush()
+
+    def close(self) -> None:
+        """Flushes and closes the event file (a wrapped writer is flushed, not closed)."""
+        if not self._closed:
+            self._closed = True
+            self._sink.close()
+
+    def __enter__(self) -> "Writer":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+
+def _float_tensor(array: np.ndarray):
+    from tensorboard.compat.proto import tensor_pb2, types_pb2
+
+    dtype = {np.dtype(np.float32): types_pb2.DT_FLOAT, np.dtype(np.float64): types_pb2.DT_DOUBLE}[array.dtype]
+    tensor = tensor_pb2.TensorProto(dtype=dtype, tensor_content=array.astype(array.dtype.newbyteorder("<")).tobytes())
+    for size in array.shape:
+        tensor.tensor_shape.dim.add(size=size)
+    return tensor
