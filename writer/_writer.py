@@ -48,12 +48,18 @@ class _ForeignWriter:
         self.path = writer._get_file_writer().get_logdir()
 
     def add_summary(self, summary: summary_pb2.Summary, step: int, wall_time: float) -> None:
-        if self._is_tensorboardx:
-            from tensorboardX.proto import summary_pb2 as tbx_summary_pb2
+        file_writer = self._writer._get_file_writer()
+        records = getattr(getattr(file_writer, "event_writer", None), "_ev_writer", None)
+        if self._is_tensorboardx and records is not None:
+            from tensorboardX.proto import event_pb2 as tbx_event_pb2
 
-            # tensorboardX's own protos lack data_class; the field survives as unknown bytes.
-            summary = tbx_summary_pb2.Summary.FromString(summary.SerializeToString())
-        self._writer._get_file_writer().add_summary(summary, step, wall_time)
+            # tensorboardX's flush() does not drain its queue, so a queued record could still be
+            # in memory after our flush() returned: write to its (locked) record writer instead.
+            # Its protos lack data_class; the field survives re-parsing as unknown bytes.
+            event = event_pb2.Event(wall_time=wall_time, step=step, summary=summary)
+            records.write_event(tbx_event_pb2.Event.FromString(event.SerializeToString()))
+        else:
+            file_writer.add_summary(summary, step, wall_time)
         with self._lock:
             if self._timer is None:
                 self._timer = threading.Timer(self._flush_secs, self._timed_flush)
