@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import warnings
-from typing import Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
@@ -31,8 +31,12 @@ def train_run(
     seed: int = 0,
     class_names: Sequence[str] = DIGIT_NAMES,
     progress: bool = True,
+    on_predictions: Optional[Callable[[str, int, np.ndarray, np.ndarray], None]] = None,
 ) -> None:
-    """Trains the MLP for ``epochs`` epochs, writing one step per epoch into ``logdir``."""
+    """Trains the MLP for ``epochs`` epochs, writing one step per epoch into ``logdir``.
+
+    ``on_predictions(split, epoch, y_true, probabilities)`` sees what was logged (tests use it).
+    """
     from sklearn.datasets import load_digits
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.model_selection import train_test_split
@@ -58,6 +62,8 @@ def train_run(
             model.partial_fit(x_train, y_train, classes=classes)
             for split, features, truth in (("train", x_train, y_train), ("val", x_val, y_val)):
                 probabilities = model.predict_proba(features)
+                if on_predictions is not None:
+                    on_predictions(split, epoch, truth, probabilities)
                 writer.confusion_matrix(
                     f"{split}/confusion", truth, probabilities, class_names=list(class_names), step=epoch
                 )

@@ -31,17 +31,35 @@ def demo_generator():
     return load_demo_generator()
 
 
+EPOCHS = 60
+
+
 @pytest.fixture(scope="session")
-def training_logdir(tmp_path_factory, demo_generator) -> Path:
-    """Two real training runs of 60 epochs (the demo's code), one with hostile class names."""
+def training(tmp_path_factory, demo_generator):
+    """Two real training runs of 60 epochs (the demo's code), one with hostile class names.
+
+    Returns the logdir and ``{(run, split, epoch): (y_true, y_pred)}`` of what was logged.
+    """
     logdir = tmp_path_factory.mktemp("training_logs")
+    predictions = {}
     names = list(demo_generator.DIGIT_NAMES)
-    demo_generator.train_run(str(logdir / "lr_high"), learning_rate=0.003, epochs=60, progress=False)
-    hostile = [XSS_NAME] + names[1:]
-    demo_generator.train_run(
-        str(logdir / "lr_low"), learning_rate=0.0003, epochs=60, class_names=hostile, progress=False
-    )
-    return logdir
+    for run, rate, class_names in (("lr_high", 0.003, names), ("lr_low", 0.0003, [XSS_NAME] + names[1:])):
+        demo_generator.train_run(
+            str(logdir / run),
+            learning_rate=rate,
+            epochs=EPOCHS,
+            class_names=class_names,
+            progress=False,
+            on_predictions=lambda split, epoch, truth, scores, run=run: predictions.__setitem__(
+                (run, split, epoch), (truth.copy(), scores.argmax(axis=1))
+            ),
+        )
+    return logdir, predictions
+
+
+@pytest.fixture(scope="session")
+def training_logdir(training) -> Path:
+    return training[0]
 
 
 def free_port() -> int:
