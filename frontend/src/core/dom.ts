@@ -23,6 +23,7 @@ export function el<K extends keyof HTMLElementTagNameMap>(
 }
 
 export function labelled(text: string, control: HTMLElement): HTMLLabelElement {
+  if (!control.hasAttribute("aria-label")) control.setAttribute("aria-label", text);
   return el("label", { className: "ml-field" }, [el("span", { text }), control]);
 }
 

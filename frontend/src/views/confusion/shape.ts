@@ -182,11 +182,13 @@ export function formatScore(value: number | null): string {
   return value === null ? "n/a" : value.toFixed(3);
 }
 
-export function formatValue(value: number, mode: Normalization | "delta"): string {
+/** A cell's value as shown: a count, a percentage, or (delta) a signed count or
+ * percentage-point difference. */
+export function formatValue(value: number, normalization: Normalization, delta = false): string {
   if (Number.isNaN(value)) return "n/a";
-  if (mode === "none") return String(value);
-  if (mode === "delta") return `${value >= 0 ? "+" : ""}${Number.isInteger(value) ? value : value.toFixed(3)}`;
-  return formatPercent(value);
+  const sign = delta && value >= 0 ? "+" : "";
+  if (normalization === "none") return `${sign}${value}`;
+  return delta ? `${sign}${(value * 100).toFixed(1)} pp` : formatPercent(value);
 }
 
 export type SortKey = "name" | "precision" | "recall" | "f1" | "support";

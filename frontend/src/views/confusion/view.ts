@@ -35,7 +35,7 @@ interface Rendered {
   order: number[];
   values: Float64Array; // display value per cell, class-index space
   reference: StepData | null;
-  mode: Normalization | "delta";
+  normalization: Normalization;
   rgba: Uint8ClampedArray;
 }
 
@@ -263,13 +263,10 @@ export class ConfusionView {
     const normalization = this.normalization.value as Normalization;
     const order = classOrder(data, this.ordering.value as Ordering);
     let values = normalize(data.counts, n, normalization);
-    let mode: Normalization | "delta" = normalization;
-    if (reference) {
-      values = difference(values, normalize(alignCounts(reference, data), n, normalization));
-      mode = "delta";
-    }
-    const index = colorIndexer(values, mode);
-    const table = lookupTable(mode === "delta" ? "diverging" : "blues");
+    if (reference) values = difference(values, normalize(alignCounts(reference, data), n, normalization));
+    const delta = reference !== null;
+    const index = colorIndexer(values, delta ? "delta" : normalization);
+    const table = lookupTable(delta ? "diverging" : "blues");
     const rgba = new Uint8ClampedArray(n * n * 4);
     for (let r = 0; r < n; r++) {
       const i = order[r];
@@ -281,20 +278,20 @@ export class ConfusionView {
       }
     }
     const names = order.map((i) => data.class_names[i]);
-    this.rendered = { data, order, values, reference, mode, rgba };
+    this.rendered = { data, order, values, reference, normalization, rgba };
     this.heatmap.setImage(
       {
         n,
         rgba,
         rowNames: names,
         columnNames: names,
-        cellText: (r, c) => formatValue(values[order[r] * n + order[c]], mode),
+        cellText: (r, c) => formatValue(values[order[r] * n + order[c]], normalization, delta),
       },
       keepView,
     );
     if (this.highlight && (this.highlight[0] >= n || this.highlight[1] >= n)) this.highlight = null;
     this.heatmap.setHighlight(this.displayCell(this.highlight));
-    this.drawLegend(mode, values);
+    this.drawLegend(normalization, delta, values);
     const m = data.metrics;
     this.summary.textContent =
       `step ${data.step} · ${m.total} samples · ${n} classes · accuracy ${m.accuracy === null ? "n/a" : formatPercent(m.accuracy)}` +
@@ -309,19 +306,22 @@ export class ConfusionView {
     return this.deltaMode.value === "run" ? `run ${this.referenceRun.value}, step ${reference.step}` : `step ${reference.step}`;
   }
 
-  private drawLegend(mode: Normalization | "delta", values: Float64Array): void {
+  private drawLegend(normalization: Normalization, delta: boolean, values: Float64Array): void {
     const bar = el("canvas", { attrs: { width: "120", height: "10" } });
     const context = bar.getContext("2d");
     if (context) {
       for (let x = 0; x < 120; x++) {
-        context.fillStyle = cssColor(mode === "delta" ? "diverging" : "blues", x / 119);
+        context.fillStyle = cssColor(delta ? "diverging" : "blues", x / 119);
         context.fillRect(x, 0, 1, 10);
       }
     }
     let max = 0;
     for (const v of values) if (Number.isFinite(v)) max = Math.max(max, Math.abs(v));
-    const [low, high] =
-      mode === "delta" ? [`−${formatValue(max, "true")}`, `+${formatValue(max, "true")}`] : mode === "none" ? ["0", `${max} (log scale)`] : ["0%", "100%"];
+    const [low, high] = delta
+      ? [formatValue(-max, normalization, true), formatValue(max, normalization, true)]
+      : normalization === "none"
+        ? ["0", `${max} (log scale)`]
+        : ["0%", "100%"];
     this.legend.replaceChildren(el("span", { text: low }), bar, el("span", { text: high }));
   }
 
@@ -372,7 +372,13 @@ export class ConfusionView {
       `row %: ${formatPercent(cell.rowFraction)} of true ${cell.trueName}`,
       `column %: ${formatPercent(cell.columnFraction)} of predicted ${cell.predictedName}`,
     ];
-    if (rendered.reference) lines.push(`delta: ${formatValue(rendered.values[i * n + j], "delta")} vs ${this.deltaLabel(rendered.reference)}`);
+    const value = rendered.values[i * n + j];
+    if (rendered.reference) {
+      lines.push(`delta: ${formatValue(value, rendered.normalization, true)} vs ${this.deltaLabel(rendered.reference)}`);
+    } else if (rendered.normalization !== "none") {
+      const label = rendered.normalization === "true" ? "by true class" : "by predicted class";
+      lines.splice(3, 0, `shown (${label}): ${formatValue(value, rendered.normalization)}`);
+    }
     this.tooltip.textContent = lines.join("\n");
     this.tooltip.hidden = false;
     const width = this.heatmapWrap.clientWidth;

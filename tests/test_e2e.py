@@ -1,0 +1,127 @@
+"""End to end: a real `tensorboard` on a free loopback port, driven by headless Chromium.
+
+Runs once with the Rust data server (--load_fast=true) and once with the Python loader.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from sklearn.metrics import confusion_matrix as sk_confusion_matrix
+
+from conftest import ARTIFACTS, EPOCHS, XSS_NAME
+
+LAST = EPOCHS - 1
+
+
+@pytest.fixture
+def dashboard(browser, tensorboard_server, request):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(tensorboard_server.url + "/")
+    page.get_by_text("ModelLens", exact=True).first.click()
+    frame = page.frame_locator("iframe[src*='plugin_entry']")
+    frame.locator("canvas[aria-label='confusion matrix heatmap']").wait_for()
+    yield page, frame
+    ARTIFACTS.mkdir(exist_ok=True)
+    name = re.sub(r"[^A-Za-z0-9_.=-]+", "_", request.node.name)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+    context.close()
+    assert not errors, errors
+
+
+def show(frame, *, tag: str, run: str) -> None:
+    frame.get_by_label("tag").select_option(tag)
+    frame.get_by_label("run", exact=True).select_option(run)
+
+
+def go_to_last_step(frame) -> None:
+    slider = frame.get_by_label("step", exact=True)
+    slider.focus()
+    slider.press("End")
+    frame.get_by_text(f"step {LAST} ({EPOCHS} of {EPOCHS})").wait_for()
+
+
+def hover_cell(frame, row: int, column: int) -> str:
+    canvas = frame.locator("canvas[aria-label='confusion matrix heatmap']")
+    left, top, cell = (float(v) for v in canvas.evaluate("c => [c.dataset.left, c.dataset.top, c.dataset.cell]"))
+    canvas.hover(position={"x": left + (column + 0.5) * cell, "y": top + (row + 0.5) * cell})
+    tooltip = frame.get_by_role("tooltip")
+    tooltip.wait_for()
+    return tooltip.inner_text()
+
+
+def largest_confusion(expected: np.ndarray) -> tuple[int, int]:
+    off_diagonal = expected - np.diag(np.diag(expected))
+    return tuple(int(v) for v in np.unravel_index(np.argmax(off_diagonal), expected.shape))
+
+
+def test_hover_normalize_and_last_step(dashboard, training):
+    page, frame = dashboard
+    _, predictions = training
+    show(frame, tag="val/confusion", run="lr_high")
+    go_to_last_step(frame)
+    truth, predicted = predictions[("lr_high", "val", LAST)]
+    expected = sk_confusion_matrix(truth, predicted, labels=range(10))
+    row, column = largest_confusion(expected)
+    text = hover_cell(frame, row, column)
+    assert f"count: {expected[row, column]}" in text
+    names = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    assert f"true: {names[row]}" in text and f"predicted: {names[column]}" in text
+
+    frame.get_by_label("normalize").select_option("true")
+    text = hover_cell(frame, row, column)
+    share = 100 * expected[row, column] / expected[row].sum()
+    assert f"shown (by true class): {share:.1f}%" in text
+    frame.get_by_label("normalize").select_option("pred")
+    text = hover_cell(frame, row, column)
+    share = 100 * expected[row, column] / expected[:, column].sum()
+    assert f"shown (by predicted class): {share:.1f}%" in text
+
+    diagonal = hover_cell(frame, 3, 3)
+    assert f"count: {expected[3, 3]}" in diagonal
+
+
+def test_play_advances_the_step(dashboard):
+    _, frame = dashboard
+    show(frame, tag="train/confusion", run="lr_high")
+    slider = frame.get_by_label("step", exact=True)
+    slider.focus()
+    slider.press("Home")
+    frame.get_by_text(f"step 0 (1 of {EPOCHS})").wait_for()
+    frame.get_by_role("button", name="play").click()
+    frame.get_by_text(re.compile(r"step [2-9]\d* \(")).wait_for(timeout=10_000)
+    frame.get_by_role("button", name="play").click()  # pause
+
+
+def test_hostile_class_names_stay_text(dashboard, tensorboard_server):
+    page, frame = dashboard
+    show(frame, tag="val/confusion", run="lr_low")
+    go_to_last_step(frame)
+    frame.get_by_role("cell", name=XSS_NAME).wait_for()  # the per-class table shows it literally
+    text = hover_cell(frame, 0, 0)
+    assert f"true: {XSS_NAME}" in text
+    plugin_frame = next(f for f in page.frames if "plugin_entry" in f.url)
+    for target in (page, plugin_frame):
+        assert target.evaluate("() => window.__modellens_xss") is None
+        assert target.evaluate("() => document.querySelectorAll('img[src=x]').length") == 0
+
+
+def test_delta_between_two_runs(dashboard, training):
+    _, frame = dashboard
+    _, predictions = training
+    show(frame, tag="val/confusion", run="lr_high")
+    go_to_last_step(frame)
+    frame.get_by_label("delta").select_option("run")
+    frame.get_by_label("reference run").select_option("lr_low")
+    frame.get_by_text("delta against run lr_low").wait_for()
+    high = sk_confusion_matrix(*predictions[("lr_high", "val", LAST)], labels=range(10))
+    low = sk_confusion_matrix(*predictions[("lr_low", "val", LAST)], labels=range(10))
+    # class 0 is named differently in lr_low, so only classes 1..9 are compared
+    text = hover_cell(frame, 4, 4)
+    difference = int(high[4, 4] - low[4, 4])
+    assert f"delta: {'+' if difference >= 0 else ''}{difference} vs run lr_low" in text
