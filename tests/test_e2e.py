@@ -25,7 +25,7 @@ def dashboard(browser, tensorboard_server, request):
     page.goto(tensorboard_server.url + "/")
     page.get_by_text("ModelLens", exact=True).first.click()
     frame = page.frame_locator("iframe[src*='plugin_entry']")
-    frame.locator("canvas[aria-label='confusion matrix heatmap']").wait_for()
+    frame.locator(HEATMAP).wait_for()
     yield page, frame
     ARTIFACTS.mkdir(exist_ok=True)
     name = re.sub(r"[^A-Za-z0-9_.=-]+", "_", request.node.name)
@@ -34,20 +34,29 @@ def dashboard(browser, tensorboard_server, request):
     assert not errors, errors
 
 
+HEATMAP = "canvas[aria-label='confusion matrix heatmap']"
+
+
 def show(frame, *, tag: str, run: str) -> None:
     frame.get_by_label("tag").select_option(tag)
     frame.get_by_label("run", exact=True).select_option(run)
+    frame.locator(f"{HEATMAP}[data-tag='{tag}'][data-run='{run}']").wait_for()
+
+
+def go_to_step(frame, key: str, step: int) -> None:
+    slider = frame.get_by_label("step", exact=True)
+    slider.focus()
+    slider.press(key)
+    frame.locator(f"{HEATMAP}[data-step='{step}']").wait_for()
 
 
 def go_to_last_step(frame) -> None:
-    slider = frame.get_by_label("step", exact=True)
-    slider.focus()
-    slider.press("End")
+    go_to_step(frame, "End", LAST)
     frame.get_by_text(f"step {LAST} ({EPOCHS} of {EPOCHS})").wait_for()
 
 
 def hover_cell(frame, row: int, column: int) -> str:
-    canvas = frame.locator("canvas[aria-label='confusion matrix heatmap']")
+    canvas = frame.locator(HEATMAP)
     left, top, cell = (float(v) for v in canvas.evaluate("c => [c.dataset.left, c.dataset.top, c.dataset.cell]"))
     canvas.hover(position={"x": left + (column + 0.5) * cell, "y": top + (row + 0.5) * cell})
     tooltip = frame.get_by_role("tooltip")
@@ -89,9 +98,7 @@ def test_hover_normalize_and_last_step(dashboard, training):
 def test_play_advances_the_step(dashboard):
     _, frame = dashboard
     show(frame, tag="train/confusion", run="lr_high")
-    slider = frame.get_by_label("step", exact=True)
-    slider.focus()
-    slider.press("Home")
+    go_to_step(frame, "Home", 0)
     frame.get_by_text(f"step 0 (1 of {EPOCHS})").wait_for()
     frame.get_by_role("button", name="play").click()
     frame.get_by_text(re.compile(r"step [2-9]\d* \(")).wait_for(timeout=10_000)

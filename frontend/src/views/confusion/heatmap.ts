@@ -187,10 +187,11 @@ export class Heatmap {
     context.setTransform(dpr, 0, 0, dpr, 0, 0);
     context.clearRect(0, 0, this.canvas.width, this.canvas.height);
     const image = this.image;
+    if (!image) return;
+    // the geometry, for tests and tools that point at cells
     this.canvas.dataset.left = String(LEFT + this.ox);
     this.canvas.dataset.top = String(TOP + this.oy);
     this.canvas.dataset.cell = String(this.scale);
-    if (!image) return;
     const fg = cssVar("--ml-fg") || "#222";
     const muted = cssVar("--ml-muted") || "#666";
     context.save();

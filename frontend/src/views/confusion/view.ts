@@ -48,6 +48,7 @@ export class ConfusionView {
   private highlight: [number, number] | null = null; // class indices
   private playTimer: number | undefined;
   private renderToken = 0;
+  private seriesKey = ""; // the run and tag whose series is loaded
 
   private tagSelect = select([]);
   private runSelect = select([]);
@@ -172,6 +173,9 @@ export class ConfusionView {
     const run = this.runSelect.value;
     const tag = this.tagSelect.value;
     if (!run || !tag) return;
+    const key = JSON.stringify([run, tag]);
+    if (!keepPosition && key === this.seriesKey) return; // a "change" to the same value
+    this.seriesKey = key;
     const atEnd = Number(this.slider.value) >= this.series.length - 1;
     const previousStep = this.currentStep();
     try {
@@ -259,6 +263,7 @@ export class ConfusionView {
   }
 
   private draw(data: StepData, reference: StepData | null, keepView: boolean): void {
+    const started = performance.now();
     const n = size(data);
     const normalization = this.normalization.value as Normalization;
     const order = classOrder(data, this.ordering.value as Ordering);
@@ -289,6 +294,7 @@ export class ConfusionView {
       },
       keepView,
     );
+    Object.assign(this.heatmap.canvas.dataset, { run: this.runSelect.value, tag: this.tagSelect.value, step: String(data.step) });
     if (this.highlight && (this.highlight[0] >= n || this.highlight[1] >= n)) this.highlight = null;
     this.heatmap.setHighlight(this.displayCell(this.highlight));
     this.drawLegend(normalization, delta, values);
@@ -300,6 +306,8 @@ export class ConfusionView {
     this.chart.update(this.series, data.step);
     this.table.update(data);
     this.drawPairs(data);
+    // data arrival → everything drawn; read by bench/browser_draw.py
+    performance.measure("modellens:draw", { start: started, end: performance.now(), detail: { classes: n } });
   }
 
   private deltaLabel(reference: StepData): string {
