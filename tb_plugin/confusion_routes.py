@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tensorboard import errors, plugin_util
+from tensorboard import plugin_util
 from tensorboard.backend import http_util
 from werkzeug import wrappers
 
@@ -18,15 +18,12 @@ def series_summary(steps: list[Step]) -> list[dict[str, Any]]:
     shaped = []
     for item in steps:
         counts = item.value.counts
-        scores = confusion_matrix.metrics(counts)
         shaped.append(
             {
                 "step": item.step,
                 "wall_time": item.wall_time,
                 "num_classes": int(counts.shape[0]),
-                "total": scores["total"],
-                "accuracy": scores["accuracy"],
-                "macro_f1": scores["macro_f1"],
+                **confusion_matrix.overall_scores(counts),
             }
         )
     return shaped
@@ -55,15 +52,12 @@ class ConfusionRoutes:
             "/confusion/step": self._step,
         }
 
-    def _read(self, request: wrappers.Request) -> list[Step]:
-        run = query.required(request, "run")
-        tag = query.required(request, "tag")
-        return self._reader.series(
+    def _series_key(self, request: wrappers.Request) -> tuple:
+        return (
             plugin_util.context(request.environ),
             plugin_util.experiment_id(request.environ),
-            run,
-            tag,
-            confusion_matrix.decode,
+            query.required(request, "run"),
+            query.required(request, "tag"),
         )
 
     @wrappers.Request.application
@@ -73,12 +67,11 @@ class ConfusionRoutes:
 
     @wrappers.Request.application
     def _series(self, request: wrappers.Request) -> wrappers.Response:
-        return http_util.Respond(request, {"steps": series_summary(self._read(request))}, "application/json")
+        steps = self._reader.series(*self._series_key(request), confusion_matrix.decode)
+        return http_util.Respond(request, {"steps": series_summary(steps)}, "application/json")
 
     @wrappers.Request.application
     def _step(self, request: wrappers.Request) -> wrappers.Response:
-        wanted = query.integer(request, "step")
-        for item in self._read(request):
-            if item.step == wanted:
-                return http_util.Respond(request, step_detail(item), "application/json")
-        raise errors.NotFoundError(f"no step {wanted} in this series")
+        key = self._series_key(request)
+        item = self._reader.step(*key, query.integer(request, "step"), confusion_matrix.decode)
+        return http_util.Respond(request, step_detail(item), "application/json")

@@ -54,8 +54,8 @@ class KindReader:
                 result[run] = ours
         return dict(sorted(result.items()))
 
-    def series(self, ctx, experiment_id: str, run: str, tag: str, decode: Callable[[Any], T]) -> list[Step]:
-        """Every decodable step of ``run``/``tag``, by step. 404 if there is no such series."""
+    def _raw(self, ctx, experiment_id: str, run: str, tag: str) -> dict[int, Any]:
+        """``{step: datum}`` of ``run``/``tag``, last write wins. 404 if there is no such series."""
         if tag not in self.tags(ctx, experiment_id).get(run, []):
             raise errors.NotFoundError(f"no ModelLens data for run {run!r}, tag {tag!r}")
         data = self._provider.read_tensors(
@@ -65,12 +65,26 @@ class KindReader:
             downsample=_ALL,
             run_tag_filter=provider.RunTagFilter(runs=[run], tags=[tag]),
         )
-        by_step: dict[int, Step] = {}
-        for datum in data.get(run, {}).get(tag, []):
-            try:
-                value = decode(datum.numpy)
-            except _metadata.UnreadableRecord as reason:
-                _logger.warning("Skipping step %d of %s/%s: %s", datum.step, run, tag, reason)
-                continue
-            by_step[datum.step] = Step(datum.step, datum.wall_time, value)
-        return [by_step[step] for step in sorted(by_step)]
+        return {datum.step: datum for datum in data.get(run, {}).get(tag, [])}
+
+    @staticmethod
+    def _decoded(datum, decode: Callable[[Any], T], where: str) -> Step | None:
+        try:
+            return Step(datum.step, datum.wall_time, decode(datum.numpy))
+        except _metadata.UnreadableRecord as reason:
+            _logger.warning("Skipping step %d of %s: %s", datum.step, where, reason)
+            return None
+
+    def series(self, ctx, experiment_id: str, run: str, tag: str, decode: Callable[[Any], T]) -> list[Step]:
+        """Every decodable step of ``run``/``tag``, by step."""
+        raw = self._raw(ctx, experiment_id, run, tag)
+        decoded = (self._decoded(raw[step], decode, f"{run}/{tag}") for step in sorted(raw))
+        return [item for item in decoded if item is not None]
+
+    def step(self, ctx, experiment_id: str, run: str, tag: str, step: int, decode: Callable[[Any], T]) -> Step:
+        """One step, decoding only that one. 404 if it is absent or unreadable."""
+        datum = self._raw(ctx, experiment_id, run, tag).get(step)
+        item = None if datum is None else self._decoded(datum, decode, f"{run}/{tag}")
+        if item is None:
+            raise errors.NotFoundError(f"no readable step {step} for run {run!r}, tag {tag!r}")
+        return item

@@ -259,25 +259,36 @@ def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> list[float | None]
     return [float(v) if d > 0 else None for v, d in zip(values, denominator)]
 
 
-def metrics(counts: np.ndarray) -> dict[str, Any]:
-    """Per-class precision, recall, F1 and support, plus accuracy and macro-F1.
+def overall_scores(counts: np.ndarray) -> dict[str, Any]:
+    """Sample count, accuracy and macro-F1 of one step (``None`` where undefined).
 
-    A ratio with a zero denominator is ``None`` (undefined), not 0. Macro-F1 averages the
-    classes that occur as a true or predicted label, as scikit-learn does by default.
+    Macro-F1 averages the classes that occur as a true or predicted label, as
+    scikit-learn does by default.
+    """
+    true_positives = np.diag(counts).astype(np.float64)
+    occurrences = (counts.sum(axis=1) + counts.sum(axis=0)).astype(np.float64)
+    total = int(counts.sum())
+    present = occurrences > 0
+    return {
+        "total": total,
+        "accuracy": float(true_positives.sum() / total) if total else None,
+        "macro_f1": float(np.mean(2 * true_positives[present] / occurrences[present])) if present.any() else None,
+    }
+
+
+def metrics(counts: np.ndarray) -> dict[str, Any]:
+    """``overall_scores`` plus per-class precision, recall, F1 and support.
+
+    A ratio with a zero denominator is ``None`` (undefined), not 0.
     """
     true_positives = np.diag(counts).astype(np.float64)
     support = counts.sum(axis=1)
     predicted = counts.sum(axis=0)
-    total = int(counts.sum())
-    f1 = _ratio(2 * true_positives, (support + predicted).astype(np.float64))
-    present = [value for value in f1 if value is not None]
     return {
-        "total": total,
-        "accuracy": float(true_positives.sum() / total) if total else None,
-        "macro_f1": float(np.mean(present)) if present else None,
+        **overall_scores(counts),
         "precision": _ratio(true_positives, predicted.astype(np.float64)),
         "recall": _ratio(true_positives, support.astype(np.float64)),
-        "f1": f1,
+        "f1": _ratio(2 * true_positives, (support + predicted).astype(np.float64)),
         "support": [int(v) for v in support],
         "predicted": [int(v) for v in predicted],
     }

@@ -118,19 +118,23 @@ export interface ConfusedPair {
   rowFraction: number;
 }
 
-/** The k largest off-diagonal counts (ties: by true then predicted index). */
+/** The k largest off-diagonal counts (ties: by true then predicted index). One pass with a
+ * small sorted buffer: a 1000-class matrix has up to a million candidate pairs. */
 export function topConfused(data: StepData, k: number): ConfusedPair[] {
   const n = size(data);
-  const rows = rowSums(data.counts, n);
-  const pairs: ConfusedPair[] = [];
+  const best: Array<[number, number, number]> = []; // [count, i, j], largest first
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < n; j++) {
       const count = data.counts[i * n + j];
-      if (i !== j && count > 0) pairs.push({ trueIndex: i, predictedIndex: j, count, rowFraction: count / rows[i] });
+      if (i === j || count <= 0 || (best.length === k && count <= best[k - 1][0])) continue;
+      let at = best.length;
+      while (at > 0 && best[at - 1][0] < count) at--;
+      best.splice(at, 0, [count, i, j]);
+      if (best.length > k) best.pop();
     }
   }
-  pairs.sort((a, b) => b.count - a.count || a.trueIndex - b.trueIndex || a.predictedIndex - b.predictedIndex);
-  return pairs.slice(0, k);
+  const rows = rowSums(data.counts, n);
+  return best.map(([count, i, j]) => ({ trueIndex: i, predictedIndex: j, count, rowFraction: count / rows[i] }));
 }
 
 /** Counts of `reference` rearranged into `current`'s class order, matched by class name

@@ -271,15 +271,15 @@ export class ConfusionView {
     if (reference) values = difference(values, normalize(alignCounts(reference, data), n, normalization));
     const delta = reference !== null;
     const index = colorIndexer(values, delta ? "delta" : normalization);
-    const table = lookupTable(delta ? "diverging" : "blues");
+    const table = new Uint32Array(lookupTable(delta ? "diverging" : "blues").buffer);
+    const noData = new Uint32Array(new Uint8ClampedArray([128, 128, 128, 60]).buffer)[0];
     const rgba = new Uint8ClampedArray(n * n * 4);
+    const pixels = new Uint32Array(rgba.buffer); // one RGBA pixel per cell, in display order
     for (let r = 0; r < n; r++) {
-      const i = order[r];
+      const row = order[r] * n;
       for (let c = 0; c < n; c++) {
-        const k = index(values[i * n + order[c]]);
-        const offset = (r * n + c) * 4;
-        if (k < 0) rgba.set([128, 128, 128, 60], offset);
-        else rgba.set(table.subarray(k * 4, k * 4 + 4), offset);
+        const k = index(values[row + order[c]]);
+        pixels[r * n + c] = k < 0 ? noData : table[k];
       }
     }
     const names = order.map((i) => data.class_names[i]);
