@@ -12,7 +12,10 @@ import time
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+import modellens
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -32,6 +35,7 @@ def demo_generator():
 
 
 EPOCHS = 60
+WIDE_CLASSES = 1000
 
 
 @pytest.fixture(scope="session")
@@ -54,6 +58,13 @@ def training(tmp_path_factory, demo_generator):
                 (run, split, epoch), (truth.copy(), scores.argmax(axis=1))
             ),
         )
+    # one wide step: 1000 classes, for the large-matrix view
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, WIDE_CLASSES, 100_000)
+    predicted = np.where(rng.random(truth.size) < 0.3, rng.integers(0, WIDE_CLASSES, truth.size), truth)
+    with modellens.Writer(logdir / "wide") as writer:
+        writer.confusion_matrix("wide/confusion", truth, predicted, labels=np.arange(WIDE_CLASSES), step=0)
+    predictions[("wide", "wide", 0)] = (truth, predicted)
     return logdir, predictions
 
 

@@ -16,9 +16,14 @@ from conftest import ARTIFACTS, EPOCHS, XSS_NAME
 LAST = EPOCHS - 1
 
 
+@pytest.fixture(params=["light"])
+def color_scheme(request):
+    return request.param
+
+
 @pytest.fixture
-def dashboard(browser, tensorboard_server, request):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+def dashboard(browser, tensorboard_server, request, color_scheme):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, color_scheme=color_scheme)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -132,3 +137,33 @@ def test_delta_between_two_runs(dashboard, training):
     text = hover_cell(frame, 4, 4)
     difference = int(high[4, 4] - low[4, 4])
     assert f"delta: {'+' if difference >= 0 else ''}{difference} vs run lr_low" in text
+
+
+def test_a_1000_class_matrix_fits_zooms_and_stays_hoverable(dashboard, training):
+    _, frame = dashboard
+    _, predictions = training
+    show(frame, tag="wide/confusion", run="wide")
+    expected = sk_confusion_matrix(*predictions[("wide", "wide", 0)], labels=range(1000))
+    canvas = frame.locator(HEATMAP)
+    fit = float(canvas.evaluate("c => c.dataset.cell"))
+    assert fit * 1000 <= 800  # the whole matrix is on screen
+    text = hover_cell(frame, 500, 500)
+    assert "true: 500" in text and f"count: {expected[500, 500]}" in text
+    left, top = (float(v) for v in canvas.evaluate("c => [c.dataset.left, c.dataset.top]"))
+    canvas.hover(position={"x": left + 300 * fit, "y": top + 200 * fit})
+    for _ in range(8):
+        canvas.page.mouse.wheel(0, -400)  # zoom in about the pointer
+    zoomed = float(canvas.evaluate("c => c.dataset.cell"))
+    assert zoomed > 10 * fit
+    text = hover_cell(frame, 205, 301)
+    assert "true: 205" in text and "predicted: 301" in text and f"count: {expected[205, 301]}" in text
+
+
+@pytest.mark.parametrize("color_scheme", ["dark"])
+def test_follows_tensorboards_dark_mode(dashboard, color_scheme):
+    page, frame = dashboard
+    assert page.evaluate("document.body.classList.contains('dark-mode')")
+    plugin_frame = next(f for f in page.frames if "plugin_entry" in f.url)
+    plugin_frame.wait_for_function("document.body.classList.contains('ml-dark')")
+    background = plugin_frame.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(48, 48, 48)"

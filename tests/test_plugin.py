@@ -95,7 +95,19 @@ def training_served(request, training):
 def test_tags_list_every_run_and_split(training_served):
     served, _ = training_served
     runs = served.json("/confusion/tags")["runs"]
-    assert runs == {"lr_high": ["train/confusion", "val/confusion"], "lr_low": ["train/confusion", "val/confusion"]}
+    assert runs == {
+        "lr_high": ["train/confusion", "val/confusion"],
+        "lr_low": ["train/confusion", "val/confusion"],
+        "wide": ["wide/confusion"],
+    }
+
+
+def test_a_1000_class_step_matches_sklearn(training_served):
+    served, predictions = training_served
+    truth, predicted = predictions[("wide", "wide", 0)]
+    detail = served.json("/confusion/step", run="wide", tag="wide/confusion", step=0)
+    expected = sk_confusion_matrix(truth, predicted, labels=range(1000))
+    np.testing.assert_array_equal(np.array(detail["counts"]).reshape(1000, 1000), expected)
 
 
 @pytest.mark.parametrize("run", ["lr_high", "lr_low"])
