@@ -16,7 +16,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from common import percentiles, table  # noqa: E402
-from conftest import CHROMIUM_ARGS, TensorBoardProcess, chromium_path  # noqa: E402
+from conftest import TensorBoardProcess, launch_chromium, open_modellens, plugin_frame  # noqa: E402
 
 CLASSES = 1000
 REDRAWS = 12
@@ -37,18 +37,14 @@ def main() -> str:
         try:
             server.wait_ready()
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-                page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                page.goto(server.url + "/")
-                page.get_by_text("ModelLens", exact=True).first.click()
-                frame = page.frame_locator("iframe[src*='plugin_entry']")
+                browser = launch_chromium(playwright)
+                _, page, frame = open_modellens(browser, server.url)
                 frame.locator("canvas[data-step='0']").wait_for(timeout=60_000)
                 modes = ["true", "pred", "none"]
                 for i in range(REDRAWS):
                     frame.get_by_label("normalize").select_option(modes[i % 3])
                     page.wait_for_timeout(150)
-                plugin_frame = next(f for f in page.frames if "plugin_entry" in f.url)
-                durations = plugin_frame.evaluate(
+                durations = plugin_frame(page).evaluate(
                     "() => performance.getEntriesByName('modellens:draw').map(e => e.duration)"
                 )
                 browser.close()

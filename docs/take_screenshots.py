@@ -8,9 +8,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from conftest import CHROMIUM_ARGS, TensorBoardProcess, chromium_path  # noqa: E402
-
-HEATMAP = "canvas[aria-label='confusion matrix heatmap']"
+from conftest import HEATMAP, TensorBoardProcess, launch_chromium, open_modellens  # noqa: E402
 
 
 def main() -> None:
@@ -20,11 +18,8 @@ def main() -> None:
     try:
         server.wait_ready()
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.goto(server.url + "/")
-            page.get_by_text("ModelLens", exact=True).first.click()
-            frame = page.frame_locator("iframe[src*='plugin_entry']")
+            browser = launch_chromium(playwright)
+            _, page, frame = open_modellens(browser, server.url, height=900)
             frame.get_by_label("tag").select_option("val/confusion")
             frame.get_by_label("run", exact=True).select_option("mlp_lr0.0003")
             frame.locator(f"{HEATMAP}[data-run='mlp_lr0.0003'][data-tag='val/confusion']").wait_for()

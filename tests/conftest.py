@@ -87,6 +87,30 @@ def chromium_path() -> str:
 
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+PLUGIN_IFRAME = "iframe[src*='plugin_entry']"
+HEATMAP = "canvas[aria-label='confusion matrix heatmap']"
+
+
+def launch_chromium(playwright):
+    """Debian's Chromium, never a downloaded browser."""
+    return playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+
+
+def open_modellens(browser, url: str, *, height: int = 1000, **context_options):
+    """A new browser context on TensorBoard at ``url`` with the ModelLens tab open.
+
+    Returns the context, its page, and a locator of the plugin's iframe.
+    """
+    context = browser.new_context(viewport={"width": 1400, "height": height}, **context_options)
+    page = context.new_page()
+    page.goto(url + "/")
+    page.get_by_text("ModelLens", exact=True).first.click()
+    return context, page, page.frame_locator(PLUGIN_IFRAME)
+
+
+def plugin_frame(page):
+    """The plugin iframe's Frame, for evaluating script inside it."""
+    return next(f for f in page.frames if "plugin_entry" in f.url)
 
 
 class TensorBoardProcess:
@@ -151,6 +175,6 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        instance = launch_chromium(playwright)
         yield instance
         instance.close()

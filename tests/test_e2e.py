@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 
-from conftest import ARTIFACTS, EPOCHS, XSS_NAME
+from conftest import ARTIFACTS, EPOCHS, HEATMAP, XSS_NAME, open_modellens, plugin_frame
 
 LAST = EPOCHS - 1
 
@@ -23,13 +23,9 @@ def color_scheme(request):
 
 @pytest.fixture
 def dashboard(browser, tensorboard_server, request, color_scheme):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, color_scheme=color_scheme)
-    page = context.new_page()
+    context, page, frame = open_modellens(browser, tensorboard_server.url, color_scheme=color_scheme)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(tensorboard_server.url + "/")
-    page.get_by_text("ModelLens", exact=True).first.click()
-    frame = page.frame_locator("iframe[src*='plugin_entry']")
     frame.locator(HEATMAP).wait_for()
     yield page, frame
     ARTIFACTS.mkdir(exist_ok=True)
@@ -37,9 +33,6 @@ def dashboard(browser, tensorboard_server, request, color_scheme):
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
     context.close()
     assert not errors, errors
-
-
-HEATMAP = "canvas[aria-label='confusion matrix heatmap']"
 
 
 def show(frame, *, tag: str, run: str) -> None:
@@ -117,8 +110,7 @@ def test_hostile_class_names_stay_text(dashboard, tensorboard_server):
     frame.get_by_role("cell", name=XSS_NAME).wait_for()  # the per-class table shows it literally
     text = hover_cell(frame, 0, 0)
     assert f"true: {XSS_NAME}" in text
-    plugin_frame = next(f for f in page.frames if "plugin_entry" in f.url)
-    for target in (page, plugin_frame):
+    for target in (page, plugin_frame(page)):
         assert target.evaluate("() => window.__modellens_xss") is None
         assert target.evaluate("() => document.querySelectorAll('img[src=x]').length") == 0
 
@@ -163,7 +155,7 @@ def test_a_1000_class_matrix_fits_zooms_and_stays_hoverable(dashboard, training)
 def test_follows_tensorboards_dark_mode(dashboard, color_scheme):
     page, frame = dashboard
     assert page.evaluate("document.body.classList.contains('dark-mode')")
-    plugin_frame = next(f for f in page.frames if "plugin_entry" in f.url)
-    plugin_frame.wait_for_function("document.body.classList.contains('ml-dark')")
-    background = plugin_frame.evaluate("getComputedStyle(document.body).backgroundColor")
+    frame_of_plugin = plugin_frame(page)
+    frame_of_plugin.wait_for_function("document.body.classList.contains('ml-dark')")
+    background = frame_of_plugin.evaluate("getComputedStyle(document.body).backgroundColor")
     assert background == "rgb(48, 48, 48)"
