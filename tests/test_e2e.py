@@ -159,3 +159,28 @@ def test_follows_tensorboards_dark_mode(dashboard, color_scheme):
     frame_of_plugin.wait_for_function("document.body.classList.contains('ml-dark')")
     background = frame_of_plugin.evaluate("getComputedStyle(document.body).backgroundColor")
     assert background == "rgb(48, 48, 48)"
+
+
+def test_export_and_most_confused_pairs(dashboard, training):
+    page, frame = dashboard
+    _, predictions = training
+    show(frame, tag="val/confusion", run="lr_low")
+    go_to_last_step(frame)
+    expected = sk_confusion_matrix(*predictions[("lr_low", "val", LAST)], labels=range(10))
+    row, column = largest_confusion(expected)
+    first_pair = frame.locator(".ml-pairs button").first
+    assert f": {expected[row, column]} (" in first_pair.inner_text()
+    first_pair.click()
+    assert "ml-active" in (first_pair.get_attribute("class") or "")
+
+    with page.expect_download() as download_info:
+        frame.get_by_role("button", name="PNG").click()
+    png = download_info.value
+    assert png.suggested_filename.endswith(".png")
+    assert open(png.path(), "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+
+    with page.expect_download() as download_info:
+        frame.get_by_role("button", name="SVG").click()
+    svg = open(download_info.value.path(), encoding="utf-8").read()
+    assert svg.startswith("<svg") and svg.count("<rect") == 100
+    assert "&lt;img src=x" in svg and "<img" not in svg  # the hostile class name stays text

@@ -176,6 +176,7 @@ export class ConfusionView {
     const key = JSON.stringify([run, tag]);
     if (!keepPosition && key === this.seriesKey) return; // a "change" to the same value
     this.seriesKey = key;
+    if (!keepPosition) this.renderToken++; // drop draws of the previous run or tag still in flight
     const atEnd = Number(this.slider.value) >= this.series.length - 1;
     const previousStep = this.currentStep();
     try {
@@ -259,10 +260,10 @@ export class ConfusionView {
     if (token !== this.renderToken) return; // a newer request superseded this one
     this.status.textContent = note;
     this.status.classList.remove("ml-error");
-    this.draw(data, reference, keepView);
+    this.draw(run, tag, data, reference, keepView);
   }
 
-  private draw(data: StepData, reference: StepData | null, keepView: boolean): void {
+  private draw(run: string, tag: string, data: StepData, reference: StepData | null, keepView: boolean): void {
     const started = performance.now();
     const n = size(data);
     const normalization = this.normalization.value as Normalization;
@@ -294,7 +295,7 @@ export class ConfusionView {
       },
       keepView,
     );
-    Object.assign(this.heatmap.canvas.dataset, { run: this.runSelect.value, tag: this.tagSelect.value, step: String(data.step) });
+    Object.assign(this.heatmap.canvas.dataset, { run, tag, step: String(data.step) });
     if (this.highlight && (this.highlight[0] >= n || this.highlight[1] >= n)) this.highlight = null;
     this.heatmap.setHighlight(this.displayCell(this.highlight));
     this.drawLegend(normalization, delta, values);
