@@ -76,6 +76,14 @@ def test_torch_tensors_are_accepted():
     np.testing.assert_array_equal(data.counts, [[1, 0], [1, 1]])
 
 
+def test_tensorflow_tensors_are_accepted():
+    tf = pytest.importorskip("tensorflow")
+    data = cm.counts_from_labels(tf.constant([0, 1, 1]), tf.constant([[0.9, 0.1], [0.2, 0.8], [0.7, 0.3]]))
+    np.testing.assert_array_equal(data.counts, [[1, 0], [1, 1]])
+    strings = cm.counts_from_labels(tf.constant(["a", "b"]), tf.constant(["b", "b"]))
+    assert strings.class_names == ["a", "b"]
+
+
 def test_metrics_match_sklearn():
     rng = np.random.default_rng(2)
     truth, predicted = rng.integers(0, 5, 300), rng.integers(0, 4, 300)  # class 4 never predicted

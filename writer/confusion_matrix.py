@@ -80,8 +80,13 @@ def _labels_of(values: np.ndarray, argument: str) -> np.ndarray:
         return values.astype(np.int64)
     if values.dtype.kind == "b":
         return values.astype(np.int64)
+    if values.dtype.kind == "S":  # bytes labels, e.g. from TensorFlow string tensors
+        return np.char.decode(values, "utf-8")
     if values.dtype.kind == "O":
-        return values.astype(str) if all(isinstance(v, str) for v in values) else values
+        if all(isinstance(v, bytes) for v in values):
+            return np.array([v.decode("utf-8") for v in values])
+        if all(isinstance(v, str) for v in values):
+            return values.astype(str)
     return values
 
 
@@ -191,9 +196,7 @@ def encode(tag: str, data: ConfusionMatrix) -> summary_pb2.Summary.Value:
     """The ``Summary.Value`` that stores one step."""
     counts = np.ascontiguousarray(data.counts)
     largest = int(counts.max()) if counts.size else 0
-    for count_type, dtype in _COUNT_TYPES:
-        if largest <= np.iinfo(dtype).max:
-            break
+    count_type, dtype = next((name, t) for name, t in _COUNT_TYPES if largest <= np.iinfo(t).max)
     raw = counts.astype(dtype).tobytes()
     compression = "NONE"
     if len(raw) >= _COMPRESS_FROM_BYTES:
