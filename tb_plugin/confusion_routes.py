@@ -13,20 +13,11 @@ from modellens.tb_plugin import query
 from modellens.tb_plugin.data import KindReader, Step
 
 
-def series_summary(steps: list[Step]) -> list[dict[str, Any]]:
-    """Per step: accuracy, macro-F1, sample count and class count (for the line chart and slider)."""
-    shaped = []
-    for item in steps:
-        counts = item.value.counts
-        shaped.append(
-            {
-                "step": item.step,
-                "wall_time": item.wall_time,
-                "num_classes": int(counts.shape[0]),
-                **confusion_matrix.overall_scores(counts),
-            }
-        )
-    return shaped
+def step_summary(raw: Any) -> dict[str, Any]:
+    """Decodes one step and keeps only its scores, so a long series of large matrices never
+    sits in memory decoded."""
+    counts = confusion_matrix.decode(raw).counts
+    return {"num_classes": int(counts.shape[0]), **confusion_matrix.overall_scores(counts)}
 
 
 def step_detail(item: Step) -> dict[str, Any]:
@@ -67,8 +58,9 @@ class ConfusionRoutes:
 
     @wrappers.Request.application
     def _series(self, request: wrappers.Request) -> wrappers.Response:
-        steps = self._reader.series(*self._series_key(request), confusion_matrix.decode)
-        return http_util.Respond(request, {"steps": series_summary(steps)}, "application/json")
+        steps = self._reader.series(*self._series_key(request), step_summary)
+        shaped = [{"step": item.step, "wall_time": item.wall_time, **item.value} for item in steps]
+        return http_util.Respond(request, {"steps": shaped}, "application/json")
 
     @wrappers.Request.application
     def _step(self, request: wrappers.Request) -> wrappers.Response:

@@ -13,12 +13,10 @@ def required(request: wrappers.Request, name: str) -> str:
     return value
 
 
-def integer(request: wrappers.Request, name: str, *, minimum: int = 0) -> int:
+def integer(request: wrappers.Request, name: str) -> int:
     text = required(request, name)
     try:
         value = int(text, 10)
     except ValueError:
         raise errors.InvalidArgumentError(f"query parameter {name!r} must be an integer, got {text!r}") from None
-    if value < minimum:
-        raise errors.InvalidArgumentError(f"query parameter {name!r} must be >= {minimum}, got {value}")
     return value

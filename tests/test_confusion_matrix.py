@@ -64,6 +64,26 @@ def test_scores_are_reduced_by_argmax_and_one_hot_truth_accepted():
     np.testing.assert_array_equal(data.counts, sk_confusion_matrix([0, 1, 2, 2], [0, 1, 2, 0], labels=range(3)))
 
 
+def test_a_column_of_labels_is_labels_not_scores():
+    data = cm.counts_from_labels([[0], [1], [2]], np.array([[0], [1], [1]]))
+    np.testing.assert_array_equal(data.counts, sk_confusion_matrix([0, 1, 2], [0, 1, 1], labels=range(3)))
+
+
+def test_score_columns_follow_labels_and_string_class_names():
+    scores = np.array([[0.1, 0.2, 0.7], [0.8, 0.1, 0.1]])  # argmax: columns 2 and 0
+    data = cm.counts_from_labels([0, 2], scores, labels=[2, 1, 0])  # column 0 is label 2
+    np.testing.assert_array_equal(data.counts, sk_confusion_matrix([0, 2], [0, 2], labels=[2, 1, 0]))
+    named = cm.counts_from_labels(["cat", "dog"], scores, class_names=["dog", "bird", "cat"])
+    assert named.class_names == ["dog", "bird", "cat"]
+    np.testing.assert_array_equal(named.counts, [[1, 0, 0], [0, 0, 0], [0, 0, 1]])
+
+
+def test_decode_refuses_counts_beyond_int64():
+    step = _proto.ConfusionMatrixStep(num_classes=1, counts=np.array([2**64 - 1], "<u8").tobytes(), count_type=4)
+    with pytest.raises(_metadata.UnreadableRecord, match="too large"):
+        cm.decode(np.array([step.SerializeToString()], dtype=object))
+
+
 def test_explicit_labels_fix_row_order():
     data = cm.counts_from_labels([10, 20, 30], [30, 20, 10], labels=[30, 20, 10])
     np.testing.assert_array_equal(data.counts, sk_confusion_matrix([10, 20, 30], [30, 20, 10], labels=[30, 20, 10]))
@@ -119,6 +139,15 @@ def test_metrics_match_sklearn():
         (dict(matrix=[[1, 2], [3, 4]], class_names=["a"]), ValueError, "class_names has 1 entries"),
         (dict(matrix=[[1, 2], [3, 4]], y_true=[0]), ValueError, "not both"),
         (dict(y_true=[0, 1]), ValueError, "needs y_true and y_pred"),
+        (dict(y_true=[0, 1], y_pred=[[np.nan, 1.0], [0.2, 0.8]]), ValueError, "NaN or Inf scores"),
+        (dict(y_true=[0, 100_000], y_pred=[0, 1]), ValueError, "100001-class matrix"),
+        (dict(y_true=[0, 1], y_pred=[0, 1], class_names=[]), ValueError, "class_names is empty"),
+        (dict(y_true=[0, 1], y_pred=[0, 1], class_names=["a", "\ud800"]), ValueError, "not valid Unicode"),
+        (dict(y_true=[1, "a"], y_pred=[1, 2]), TypeError, "mixes strings and numbers"),
+        (dict(y_true=[0.9, 0.1], y_pred=[0, 1]), ValueError, "threshold"),
+        (dict(y_true=["a", "b"], y_pred=[[0.9, 0.1], [0.2, 0.8]]), ValueError, "give class_names in column order"),
+        (dict(y_true=[0, 1], y_pred=[[0.9, 0.1, 0], [0.2, 0.8, 0]], labels=[0, 1]), ValueError, "3 score columns"),
+        (dict(matrix=np.array([[2**63, 1], [0, 2]], dtype=np.uint64)), ValueError, "too large"),
     ],
 )
 def test_bad_input_raises_a_clear_error_and_writes_nothing(tmp_path, kwargs, error, words):

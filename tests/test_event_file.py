@@ -73,6 +73,34 @@ def test_timer_flushes_without_being_asked(tmp_path):
     writer.close()
 
 
+def test_threads_writing_flushing_and_closing_at_once_lose_nothing_and_never_hang(tmp_path):
+    import threading
+
+    writer = EventFileWriter(str(tmp_path), flush_secs=60)
+    accepted = []
+
+    def work(offset: int) -> None:
+        for step in range(offset, offset + 200):
+            try:
+                writer.add_event(event_pb2.Event(step=step))
+                accepted.append(step)
+                if step % 50 == 0:
+                    writer.flush()
+            except ValueError:  # closed by another thread: refused, never silently dropped
+                return
+
+    threads = [threading.Thread(target=work, args=(1000 * i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    writer.close()
+    writer.close()
+    for thread in threads:
+        thread.join(timeout=30)
+        assert not thread.is_alive()
+    written = [e.step for e in events(Path(writer.path))[1:]]
+    assert sorted(written) == sorted(accepted)
+
+
 def test_writing_after_close_is_a_clear_error(tmp_path):
     with modellens.Writer(tmp_path) as writer:
         pass

@@ -63,38 +63,45 @@ class EventFileWriter:
         self._queue: "queue.Queue[object]" = queue.Queue(maxsize=256)
         self._error: BaseException | None = None
         self._closed = False
+        self._lock = threading.Lock()  # makes "check, then queue" atomic against close()
         self._thread = threading.Thread(target=self._run, name="modellens-event-writer", daemon=True)
         self._thread.start()
         _open_writers.add(self)
         self.add_event(event_pb2.Event(wall_time=time.time(), file_version="brain.Event:2"))
 
     def add_event(self, event: event_pb2.Event) -> None:
-        self._check()
-        self._queue.put(event.SerializeToString())
+        data = event.SerializeToString()
+        with self._lock:
+            self._check()
+            self._queue.put(data)
 
     def flush(self) -> None:
         """Returns once every event added so far is written to the operating system."""
-        self._check()
         done = threading.Event()
-        self._queue.put((_FLUSH, done))
+        with self._lock:
+            self._check()
+            self._queue.put((_FLUSH, done))
         done.wait()
-        self._check()
+        self._raise_if_failed()
 
     def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
         done = threading.Event()
-        self._queue.put((_CLOSE, done))
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._queue.put((_CLOSE, done))
         done.wait()
         self._thread.join()
         _open_writers.discard(self)
+        self._raise_if_failed()
+
+    def _raise_if_failed(self) -> None:
         if self._error is not None:
             raise RuntimeError(f"writing {self.path} failed: {self._error}") from self._error
 
     def _check(self) -> None:
-        if self._error is not None:
-            raise RuntimeError(f"writing {self.path} failed: {self._error}") from self._error
+        self._raise_if_failed()
         if self._closed:
             raise ValueError(f"the event file {self.path} is closed; make a new Writer to write more")
 

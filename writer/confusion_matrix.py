@@ -38,15 +38,27 @@ class ConfusionMatrix:
 # ---------------------------------------------------------------------------- validation
 
 
+#: Without ``labels`` or ``class_names``, integer labels imply ``max + 1`` classes; a stray huge
+#: label must not make the writer allocate a gigantic matrix inside a training job.
+MAX_INFERRED_CLASSES = 100_000
+_INT64_MAX = np.iinfo(np.int64).max
+
+
 def _check_class_names(class_names: Any, num_classes: int | None) -> list[str] | None:
     if class_names is None:
         return None
     if isinstance(class_names, (str, bytes)):
         raise TypeError("class_names must be a sequence of str, one per class, not a single str")
     names = class_names.tolist() if isinstance(class_names, np.ndarray) else list(class_names)
+    if not names:
+        raise ValueError("class_names is empty; give one name per class")
     for name in names:
         if not isinstance(name, str):
             raise TypeError(f"class_names must all be str; got {name!r} ({type(name).__name__})")
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(f"class_names has {name!r}, which is not valid Unicode text") from None
     if num_classes is not None and len(names) != num_classes:
         raise ValueError(
             f"class_names has {len(names)} entries but there are {num_classes} classes; "
@@ -60,12 +72,35 @@ def _check_class_names(class_names: Any, num_classes: int | None) -> list[str] |
     return names
 
 
-def _labels_of(values: np.ndarray, argument: str) -> np.ndarray:
-    """1-D labels from labels, one-hot rows or per-class scores (argmax)."""
+@dataclass
+class _Labels:
+    """One side's 1-D labels; ``score_columns`` is set when they are argmax positions of scores."""
+
+    values: np.ndarray
+    score_columns: int | None = None
+
+
+def _check_not_mixed(value: Any, argument: str) -> None:
+    if isinstance(value, (list, tuple)) and value:
+        kinds = {isinstance(v, (str, bytes)) for v in value if not isinstance(v, (list, tuple))}
+        if len(kinds) > 1:
+            raise TypeError(f"{argument} mixes strings and numbers; use one kind of label")
+
+
+def _labels_of(raw: Any, argument: str) -> _Labels:
+    """1-D labels from labels, a column of labels, one-hot rows or per-class scores (argmax)."""
+    _check_not_mixed(raw, argument)
+    values = to_numpy(raw, argument)
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = values[:, 0]  # a column of labels, as Keras keeps them
     if values.ndim == 2:
         if values.shape[1] == 0:
             raise ValueError(f"{argument} has shape {values.shape}; rows of scores need at least one class")
-        return np.argmax(values, axis=1)
+        if values.dtype.kind not in "biuf":
+            raise TypeError(f"{argument} scores must be numbers, got dtype {values.dtype}")
+        if values.dtype.kind == "f" and not np.all(np.isfinite(values)):
+            raise ValueError(f"{argument} contains NaN or Inf scores; fix the model's output before logging")
+        return _Labels(np.argmax(values, axis=1), score_columns=values.shape[1])
     if values.ndim != 1:
         raise ValueError(
             f"{argument} must be 1-D labels or 2-D [samples, classes] scores; got shape {values.shape}"
@@ -75,19 +110,20 @@ def _labels_of(values: np.ndarray, argument: str) -> np.ndarray:
             raise ValueError(f"{argument} contains NaN or Inf; labels must be finite")
         if not np.all(values == np.round(values)):
             raise ValueError(
-                f"{argument} holds non-integer floats; pass integer labels, or 2-D scores to argmax"
+                f"{argument} holds non-integer floats; pass integer labels, 2-D [samples, classes] "
+                "scores to argmax, or threshold a single score column yourself (e.g. y_pred > 0.5)"
             )
-        return values.astype(np.int64)
+        return _Labels(values.astype(np.int64))
     if values.dtype.kind == "b":
-        return values.astype(np.int64)
+        return _Labels(values.astype(np.int64))
     if values.dtype.kind == "S":  # bytes labels, e.g. from TensorFlow string tensors
-        return np.char.decode(values, "utf-8")
+        return _Labels(np.char.decode(values, "utf-8"))
     if values.dtype.kind == "O":
         if all(isinstance(v, bytes) for v in values):
-            return np.array([v.decode("utf-8") for v in values])
+            return _Labels(np.array([v.decode("utf-8") for v in values]))
         if all(isinstance(v, str) for v in values):
-            return values.astype(str)
-    return values
+            return _Labels(values.astype(str))
+    return _Labels(values)
 
 
 def _is_text(values: np.ndarray) -> bool:
@@ -109,24 +145,46 @@ def _index_into(values: np.ndarray, labels: np.ndarray, argument: str) -> np.nda
     return order[clipped]
 
 
+def _name_score_columns(side: _Labels, argument: str, vocabulary: np.ndarray, source: str) -> np.ndarray:
+    """Argmax positions → the label (or class name) each score column stands for."""
+    if side.score_columns != vocabulary.size:
+        raise ValueError(
+            f"{argument} has {side.score_columns} score columns but {source} has {vocabulary.size} "
+            "entries; give one entry per column, in column order"
+        )
+    return vocabulary[side.values]
+
+
 def counts_from_labels(
     y_true: Any, y_pred: Any, *, labels: Any = None, class_names: Sequence[str] | None = None
 ) -> ConfusionMatrix:
     """Counts a confusion matrix from true and predicted labels (or scores to argmax)."""
-    truth = _labels_of(to_numpy(y_true, "y_true"), "y_true")
-    predicted = _labels_of(to_numpy(y_pred, "y_pred"), "y_pred")
-    if truth.shape[0] != predicted.shape[0]:
+    sides = {"y_true": _labels_of(y_true, "y_true"), "y_pred": _labels_of(y_pred, "y_pred")}
+    if sides["y_true"].values.shape[0] != sides["y_pred"].values.shape[0]:
         raise ValueError(
-            f"y_true has {truth.shape[0]} samples but y_pred has {predicted.shape[0]}; "
-            "they must describe the same samples"
+            f"y_true has {sides['y_true'].values.shape[0]} samples but y_pred has "
+            f"{sides['y_pred'].values.shape[0]}; they must describe the same samples"
         )
     names = _check_class_names(class_names, None)
+    label_array = None
     if labels is not None:
         label_array = to_numpy(labels, "labels")
         if label_array.ndim != 1 or label_array.size == 0:
             raise ValueError(f"labels must be a non-empty 1-D sequence, got shape {label_array.shape}")
         if np.unique(label_array).size != label_array.size:
             raise ValueError("labels has duplicates; each label must appear once")
+    any_text = any(_is_text(side.values) for side in sides.values())
+    for argument, side in sides.items():
+        if side.score_columns is None:
+            continue
+        if label_array is not None:
+            side.values = _name_score_columns(side, argument, label_array, "labels")
+        elif any_text:
+            if names is None:
+                raise ValueError(f"{argument} holds scores and the other side strings; give class_names in column order")
+            side.values = _name_score_columns(side, argument, np.array(names), "class_names")
+    truth, predicted = sides["y_true"].values, sides["y_pred"].values
+    if label_array is not None:
         for values, argument in ((truth, "y_true"), (predicted, "y_pred")):
             if values.size and _is_text(values) != _is_text(label_array):
                 raise TypeError(f"{argument} and labels must both be strings or both be integers")
@@ -159,6 +217,11 @@ def counts_from_labels(
                     f"a label is {largest} but class_names has only {num_classes} entries; "
                     "give one name per class"
                 )
+        elif largest >= MAX_INFERRED_CLASSES:
+            raise ValueError(
+                f"a label is {largest}, which would make a {largest + 1}-class matrix; pass labels=[...] "
+                "or class_names=[...] listing the classes"
+            )
         else:
             num_classes = max(largest + 1, 1)
             names = [str(i) for i in range(num_classes)]
@@ -182,6 +245,8 @@ def counts_from_matrix(matrix: Any, *, class_names: Sequence[str] | None = None)
         raise TypeError(f"matrix must hold numbers, got dtype {counts.dtype}")
     if counts.size and counts.min() < 0:
         raise ValueError(f"matrix contains the negative count {counts.min()}; counts must be >= 0")
+    if counts.dtype.kind == "u" and counts.size and counts.max() > _INT64_MAX:
+        raise ValueError("matrix has counts too large for int64")
     if counts.dtype.kind == "f" and counts.size and counts.max() >= 2**63:
         raise ValueError("matrix has counts too large for int64")
     num_classes = counts.shape[0]
@@ -249,7 +314,10 @@ def decode(tensor_value: Any) -> ConfusionMatrix:
     names = list(step.class_names) or [str(i) for i in range(num_classes)]
     if len(names) != num_classes:
         raise _metadata.UnreadableRecord("class_names do not match num_classes")
-    counts = np.frombuffer(raw, dtype=dtype).reshape(num_classes, num_classes).astype(np.int64)
+    counts = np.frombuffer(raw, dtype=dtype).reshape(num_classes, num_classes)
+    if counts.size and counts.max() > _INT64_MAX:
+        raise _metadata.UnreadableRecord("counts too large for int64")
+    counts = counts.astype(np.int64)
     return ConfusionMatrix(counts=counts, class_names=names)
 
 
