@@ -3,7 +3,7 @@ import { test } from "node:test";
 
 import { matrixSvg } from "../src/views/confusion/export";
 import {
-  alignCounts,
+  alignByName,
   cellDetail,
   classOrder,
   classRows,
@@ -71,11 +71,13 @@ test("class order by name is natural and by error puts the worst recall first", 
   assert.deepEqual(classOrder(data, "index"), [0, 1, 2]);
 });
 
-test("alignment matches classes by name across runs", () => {
-  const reference = step(["b", "a"], [4, 1, 2, 8]); // reordered: b first
-  const aligned = alignCounts(reference, step(["a", "b", "z"], new Array(9).fill(0)));
-  assert.deepEqual(Array.from(aligned.slice(0, 2)), [8, 2]);
-  assert.deepEqual(Array.from(aligned.slice(3, 5)), [1, 4]);
+test("alignment matches classes by name across runs, after normalizing in each run's classes", () => {
+  // the reference has classes b, a, q; the current step a, b, z
+  const reference = step(["b", "a", "q"], [4, 1, 5, 2, 8, 0, 0, 0, 0]);
+  const referenceValues = normalize(reference.counts, 3, "true");
+  const aligned = alignByName(referenceValues, reference.class_names, ["a", "b", "z"]);
+  assert.deepEqual(Array.from(aligned.slice(0, 2)), [0.8, 0.2]); // a→a, a→b: its row's shares
+  assert.deepEqual(Array.from(aligned.slice(3, 5)), [0.1, 0.4]); // b's row total includes b→q
   assert.ok(Number.isNaN(aligned[2]) && Number.isNaN(aligned[8]), "a class the reference lacks is NaN");
   assert.deepEqual(Array.from(difference(new Float64Array([5, 1]), new Float64Array([3, 4]))), [2, -3]);
 });

@@ -15,8 +15,9 @@ export async function fetchSeries(run: string, tag: string): Promise<SeriesPoint
 const CACHE_LIMIT = 64;
 const cache = new Map<string, Promise<StepData>>();
 
-export function fetchStep(run: string, tag: string, step: number): Promise<StepData> {
-  const key = JSON.stringify([run, tag, step]);
+/** One step, cached; `wallTime` (from the series) tells a rewritten step from the cached one. */
+export function fetchStep(run: string, tag: string, step: number, wallTime?: number): Promise<StepData> {
+  const key = JSON.stringify([run, tag, step, wallTime ?? null]);
   let pending = cache.get(key);
   if (pending) {
     cache.delete(key); // re-insert: most recently used last

@@ -66,9 +66,8 @@ export class Heatmap {
 
   /** Sizes the canvas to `width` CSS pixels (the plot stays square). */
   resize(width: number): void {
+    const zoom = this.image ? this.scale / this.fitScale() : 1; // relative to "fit", kept
     this.plot = Math.max(240, Math.min(width - LEFT - 8, 760));
-    const fitBefore = this.image ? this.fitScale() : 1;
-    const ratio = this.scale / fitBefore;
     const dpr = window.devicePixelRatio || 1;
     const cssWidth = LEFT + this.plot + 8;
     const cssHeight = TOP + this.plot + 8;
@@ -76,7 +75,7 @@ export class Heatmap {
     this.canvas.style.height = `${cssHeight}px`;
     this.canvas.width = Math.round(cssWidth * dpr);
     this.canvas.height = Math.round(cssHeight * dpr);
-    if (this.image) this.scale = this.fitScale() * Math.max(1, ratio);
+    if (this.image) this.scale = this.fitScale() * Math.max(1, zoom);
     this.clampOffsets();
     this.draw();
   }
@@ -92,9 +91,10 @@ export class Heatmap {
     else this.draw();
   }
 
-  setHighlight(cell: [number, number] | null): void {
+  /** Outlines a cell; with `reveal`, also zooms and pans so that it can be seen. */
+  setHighlight(cell: [number, number] | null, reveal: boolean): void {
     this.highlighted = cell;
-    if (cell) this.reveal(cell[0], cell[1]);
+    if (cell && reveal) this.reveal(cell[0], cell[1]);
     this.draw();
   }
 

@@ -137,19 +137,20 @@ export function topConfused(data: StepData, k: number): ConfusedPair[] {
   return best.map(([count, i, j]) => ({ trueIndex: i, predictedIndex: j, count, rowFraction: count / rows[i] }));
 }
 
-/** Counts of `reference` rearranged into `current`'s class order, matched by class name
- * (runs or steps may name classes differently); a class the reference lacks gives NaN. */
-export function alignCounts(reference: StepData, current: StepData): Float64Array {
-  const n = size(current);
-  const m = size(reference);
-  const position = new Map(reference.class_names.map((name, i) => [name, i]));
-  const map = current.class_names.map((name) => position.get(name) ?? -1);
+/** A reference's cell values (already normalized in its own class space) rearranged into the
+ * current class order, matched by class name (runs or steps may name or order classes
+ * differently); a class the reference lacks gives NaN. */
+export function alignByName(referenceValues: Float64Array, referenceNames: string[], currentNames: string[]): Float64Array {
+  const n = currentNames.length;
+  const m = referenceNames.length;
+  const position = new Map(referenceNames.map((name, i) => [name, i]));
+  const map = currentNames.map((name) => position.get(name) ?? -1);
   const out = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < n; j++) {
       const a = map[i];
       const b = map[j];
-      out[i * n + j] = a < 0 || b < 0 ? NaN : reference.counts[a * m + b];
+      out[i * n + j] = a < 0 || b < 0 ? NaN : referenceValues[a * m + b];
     }
   }
   return out;

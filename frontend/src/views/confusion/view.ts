@@ -10,7 +10,7 @@ import { MetricsChart } from "./chart";
 import { matrixSvg } from "./export";
 import { Heatmap, type HoverEvent } from "./heatmap";
 import {
-  alignCounts,
+  alignByName,
   cellDetail,
   classOrder,
   colorIndexer,
@@ -45,7 +45,7 @@ export class ConfusionView {
   private tags: TagListing = {};
   private series: SeriesPoint[] = [];
   private rendered: Rendered | null = null;
-  private highlight: [number, number] | null = null; // class indices
+  private highlight: [string, string] | null = null; // true and predicted class names
   private playTimer: number | undefined;
   private renderToken = 0;
   private seriesKey = ""; // the run and tag whose series is loaded
@@ -179,12 +179,15 @@ export class ConfusionView {
     if (!keepPosition) this.renderToken++; // drop draws of the previous run or tag still in flight
     const atEnd = Number(this.slider.value) >= this.series.length - 1;
     const previousStep = this.currentStep();
+    let series: SeriesPoint[];
     try {
-      this.series = await fetchSeries(run, tag);
+      series = await fetchSeries(run, tag);
     } catch (error) {
       this.fail(error);
       return;
     }
+    if (JSON.stringify([this.runSelect.value, this.tagSelect.value]) !== key) return; // the selection moved on
+    this.series = series;
     this.slider.max = String(Math.max(0, this.series.length - 1));
     let index = this.series.length - 1;
     if (keepPosition && !atEnd && previousStep !== null) {
@@ -243,19 +246,20 @@ export class ConfusionView {
     let reference: StepData | null = null;
     let note = "";
     try {
-      data = await fetchStep(run, tag, step);
-      if (delta === "step") reference = await fetchStep(run, tag, Number(this.referenceStep.value));
-      if (delta === "run") reference = await fetchStep(this.referenceRun.value, tag, step);
-    } catch (error) {
-      if (token !== this.renderToken) return;
-      if (error instanceof ApiError && error.status === 404 && delta !== "off") {
+      data = await fetchStep(run, tag, step, this.series[Number(this.slider.value)]?.wall_time);
+      try {
+        if (delta === "step") {
+          const referenceStep = Number(this.referenceStep.value);
+          reference = await fetchStep(run, tag, referenceStep, this.series.find((p) => p.step === referenceStep)?.wall_time);
+        }
+        if (delta === "run") reference = await fetchStep(this.referenceRun.value, tag, step);
+      } catch (error) {
+        if (!(error instanceof ApiError && error.status === 404)) throw error;
         note = `The reference has no step ${delta === "run" ? step : this.referenceStep.value} for this tag; showing no delta.`;
-        reference = null;
-        data = await fetchStep(run, tag, step);
-      } else {
-        this.fail(error);
-        return;
       }
+    } catch (error) {
+      if (token === this.renderToken) this.fail(error);
+      return;
     }
     if (token !== this.renderToken) return; // a newer request superseded this one
     this.status.textContent = note;
@@ -269,7 +273,11 @@ export class ConfusionView {
     const normalization = this.normalization.value as Normalization;
     const order = classOrder(data, this.ordering.value as Ordering);
     let values = normalize(data.counts, n, normalization);
-    if (reference) values = difference(values, normalize(alignCounts(reference, data), n, normalization));
+    if (reference) {
+      // normalize each matrix in its own classes, then match cells by class name
+      const referenceValues = normalize(reference.counts, size(reference), normalization);
+      values = difference(values, alignByName(referenceValues, reference.class_names, data.class_names));
+    }
     const delta = reference !== null;
     const index = colorIndexer(values, delta ? "delta" : normalization);
     const table = new Uint32Array(lookupTable(delta ? "diverging" : "blues").buffer);
@@ -296,8 +304,7 @@ export class ConfusionView {
       keepView,
     );
     Object.assign(this.heatmap.canvas.dataset, { run, tag, step: String(data.step) });
-    if (this.highlight && (this.highlight[0] >= n || this.highlight[1] >= n)) this.highlight = null;
-    this.heatmap.setHighlight(this.displayCell(this.highlight));
+    this.heatmap.setHighlight(this.displayCell(this.highlight), false);
     this.drawLegend(normalization, delta, values);
     const m = data.metrics;
     this.summary.textContent =
@@ -339,7 +346,8 @@ export class ConfusionView {
       const button = el("button", {
         text: `${data.class_names[pair.trueIndex]} → ${data.class_names[pair.predictedIndex]}: ${pair.count} (${formatPercent(pair.rowFraction)} of true)`,
       });
-      if (this.highlight?.[0] === pair.trueIndex && this.highlight?.[1] === pair.predictedIndex) button.classList.add("ml-active");
+      const names = [data.class_names[pair.trueIndex], data.class_names[pair.predictedIndex]];
+      if (this.highlight?.[0] === names[0] && this.highlight?.[1] === names[1]) button.classList.add("ml-active");
       button.addEventListener("click", () => this.toggleHighlightByIndex(pair.trueIndex, pair.predictedIndex));
       return el("li", {}, [button]);
     });
@@ -347,9 +355,12 @@ export class ConfusionView {
     this.pairs.replaceChildren(...items);
   }
 
-  private displayCell(cell: [number, number] | null): [number, number] | null {
-    if (!cell || !this.rendered) return null;
-    return [this.rendered.order.indexOf(cell[0]), this.rendered.order.indexOf(cell[1])];
+  /** The highlighted cell in display coordinates, or null when its classes are not shown. */
+  private displayCell(cell: [string, string] | null): [number, number] | null {
+    const rendered = this.rendered;
+    if (!cell || !rendered) return null;
+    const [row, column] = cell.map((name) => rendered.order.indexOf(rendered.data.class_names.indexOf(name)));
+    return row < 0 || column < 0 ? null : [row, column];
   }
 
   private toggleHighlight(row: number, column: number): void {
@@ -358,10 +369,12 @@ export class ConfusionView {
   }
 
   private toggleHighlightByIndex(trueIndex: number, predictedIndex: number): void {
-    const same = this.highlight?.[0] === trueIndex && this.highlight?.[1] === predictedIndex;
-    this.highlight = same ? null : [trueIndex, predictedIndex];
-    this.heatmap.setHighlight(this.displayCell(this.highlight));
-    if (this.rendered) this.drawPairs(this.rendered.data);
+    if (!this.rendered) return;
+    const names = this.rendered.data.class_names;
+    const same = this.highlight?.[0] === names[trueIndex] && this.highlight?.[1] === names[predictedIndex];
+    this.highlight = same ? null : [names[trueIndex], names[predictedIndex]];
+    this.heatmap.setHighlight(this.displayCell(this.highlight), true);
+    this.drawPairs(this.rendered.data);
   }
 
   private showTooltip(event: HoverEvent | null): void {
