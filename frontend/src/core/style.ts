@@ -32,10 +32,11 @@ h2 { font-size: 14px; margin: 0 0 6px; font-weight: 500; }
   border: 1px solid var(--ml-border); border-radius: 4px; padding: 6px 8px; box-shadow: 0 2px 6px rgba(0,0,0,.25);
   white-space: pre; font-variant-numeric: tabular-nums; z-index: 10; }
 .ml-table-wrap { max-height: 420px; overflow: auto; border: 1px solid var(--ml-border); }
-table.ml-table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
-.ml-table th, .ml-table td { padding: 3px 6px; text-align: right; border-bottom: 1px solid var(--ml-border); }
+table.ml-table { border-collapse: collapse; width: 100%; table-layout: fixed; font-variant-numeric: tabular-nums; }
+.ml-table th:first-child { width: 32%; }
+.ml-table th, .ml-table td { padding: 3px 4px; text-align: right; border-bottom: 1px solid var(--ml-border); }
 .ml-table th { position: sticky; top: 0; background: var(--ml-panel); cursor: pointer; user-select: none; }
-.ml-table th:first-child, .ml-table td:first-child { text-align: left; max-width: 160px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.ml-table th:first-child, .ml-table td:first-child { text-align: left; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 .ml-pairs { list-style: none; margin: 0; padding: 0; display: flex; flex-direction: column; gap: 2px; }
 .ml-pairs button { width: 100%; text-align: left; border: none; background: transparent; padding: 2px 4px; }
 .ml-pairs button:hover, .ml-pairs button.ml-active { background: var(--ml-panel); }

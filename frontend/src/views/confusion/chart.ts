@@ -62,6 +62,11 @@ export class MetricsChart {
         .map((p, i) => `${i ? "L" : "M"}${this.x(p.step).toFixed(1)},${this.y(p[line.key] as number).toFixed(1)}`)
         .join("");
       children.push(svg("path", { d: path, fill: "none", stroke: line.color, "stroke-width": 1.8 }));
+      if (points.length === 1 && points[0][line.key] !== null) {
+        // one step draws no line: mark the point
+        const only = points[0];
+        children.push(svg("circle", { cx: this.x(only.step), cy: this.y(only[line.key] as number), r: 3, fill: line.color }));
+      }
       const legend = svg("text", { x: MARGIN.left + 6 + k * 80, y: 11, fill: line.color });
       legend.setAttribute("style", `fill:${line.color}`);
       legend.textContent = line.label;
