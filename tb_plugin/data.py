@@ -34,12 +34,15 @@ class KindReader:
     def __init__(self, data_provider: provider.DataProvider, kind_name: str) -> None:
         self._provider = data_provider
         self._kind = _metadata.kind_number(kind_name)
+        self._skipped: set[tuple[str, str]] = set()  # series already warned about (tags are polled)
 
-    def _is_ours(self, content: bytes) -> bool:
+    def _is_ours(self, run: str, tag: str, content: bytes) -> bool:
         try:
             return _metadata.parse_plugin_data(content).kind == self._kind
         except _metadata.UnreadableRecord as reason:
-            _logger.warning("Skipping a ModelLens series: %s", reason)
+            if (run, tag) not in self._skipped:
+                self._skipped.add((run, tag))
+                _logger.warning("Skipping the ModelLens series %s/%s: %s", run, tag, reason)
             return False
 
     def tags(self, ctx, experiment_id: str) -> dict[str, list[str]]:
@@ -49,7 +52,7 @@ class KindReader:
         )
         result = {}
         for run, tags in listing.items():
-            ours = sorted(tag for tag, series in tags.items() if self._is_ours(series.plugin_content))
+            ours = sorted(tag for tag, series in tags.items() if self._is_ours(run, tag, series.plugin_content))
             if ours:
                 result[run] = ours
         return dict(sorted(result.items()))

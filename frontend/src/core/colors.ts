@@ -1,12 +1,11 @@
 // Colour maps as 256-entry RGBA lookup tables, from d3-scale-chromatic's interpolators.
-import { interpolateBlues, interpolateRdBu, interpolateViridis } from "d3-scale-chromatic";
+import { interpolateBlues, interpolateRdBu } from "d3-scale-chromatic";
 import { rgb } from "d3-color";
 
-export type ColorMap = "blues" | "viridis" | "diverging";
+export type ColorMap = "blues" | "diverging";
 
 const INTERPOLATORS: Record<ColorMap, (t: number) => string> = {
   blues: interpolateBlues,
-  viridis: interpolateViridis,
   // red for negative, blue for positive, white at zero
   diverging: interpolateRdBu,
 };
