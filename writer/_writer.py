@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from typing import Any, Sequence
 
 import numpy as np
-from tensorboard.compat.proto import event_pb2, summary_pb2
+from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, types_pb2
 
 from modellens import confusion_matrix as _confusion
 from modellens._convert import check_step, check_tag, to_numpy
@@ -104,8 +105,6 @@ class Writer:
         if _is_foreign_writer(target):
             self._sink: _OwnFile | _ForeignWriter = _ForeignWriter(target, flush_secs)
         elif isinstance(target, (str, bytes)) or hasattr(target, "__fspath__"):
-            import os
-
             self._sink = _OwnFile(os.fsdecode(target), flush_secs, filename_suffix)
         else:
             raise TypeError(
@@ -234,9 +233,7 @@ class Writer:
         self.close()
 
 
-def _float_tensor(array: np.ndarray):
-    from tensorboard.compat.proto import tensor_pb2, types_pb2
-
+def _float_tensor(array: np.ndarray) -> tensor_pb2.TensorProto:
     dtype = {np.dtype(np.float32): types_pb2.DT_FLOAT, np.dtype(np.float64): types_pb2.DT_DOUBLE}[array.dtype]
     tensor = tensor_pb2.TensorProto(dtype=dtype, tensor_content=array.astype(array.dtype.newbyteorder("<")).tobytes())
     for size in array.shape:
