@@ -50,7 +50,7 @@ setup(
     packages=["modellens", "modellens.tb_plugin"],
     package_dir={"modellens": "writer", "modellens.tb_plugin": "tb_plugin"},
     package_data={"modellens.tb_plugin": ["static/*.js", "static/*.css"]},
-    install_requires=["numpy>=1.21", "protobuf>=3.20", "tensorboard>=2.12"],
+    install_requires=["numpy>=1.21", "protobuf>=3.20", "tensorboard>=2.12", "google-crc32c>=1.5"],
     extras_require={
         "torch": ["torch>=2.0"],
         "keras": ["tensorflow-cpu>=2.16", "keras>=3"],

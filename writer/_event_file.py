@@ -11,15 +11,20 @@ import threading
 import time
 import weakref
 
+import google_crc32c
 from tensorboard.compat.proto import event_pb2
-
-from modellens._crc32c import masked_crc32c
 
 _FLUSH = object()
 _CLOSE = object()
 _open_writers: "weakref.WeakSet[EventFileWriter]" = weakref.WeakSet()
 _file_counter = 0
 _counter_lock = threading.Lock()
+
+
+def masked_crc32c(data: bytes) -> int:
+    """TFRecord's masked CRC32C, with Google's C library (``google-crc32c``)."""
+    crc = google_crc32c.value(data)
+    return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
 
 
 def frame_record(data: bytes) -> bytes:
