@@ -16,7 +16,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from common import percentiles, table  # noqa: E402
-from conftest import TensorBoardProcess, launch_chromium, open_modellens, plugin_frame  # noqa: E402
+from harness import TensorBoardProcess, launch_chromium, open_modellens, plugin_frame  # noqa: E402
 
 CLASSES = 1000
 REDRAWS = 12

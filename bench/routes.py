@@ -52,7 +52,7 @@ def main() -> str:
     from tensorboard.backend import application
     from tensorboard.plugins import base_plugin
     from tensorboard.plugins.scalar import scalars_plugin
-    from test_plugin import Served
+    from harness import Served
 
     rows = []
     with tempfile.TemporaryDirectory() as directory:

@@ -8,7 +8,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from conftest import HEATMAP, TensorBoardProcess, launch_chromium, open_modellens  # noqa: E402
+from harness import TensorBoardProcess, launch_chromium, open_modellens  # noqa: E402
+
+HEATMAP = "canvas[aria-label='confusion matrix heatmap']"
 
 
 def main() -> None:

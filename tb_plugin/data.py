@@ -1,24 +1,39 @@
-"""Reads ModelLens records of one kind through TensorBoard's data provider.
+"""Reads the records of one kind through TensorBoard's data provider, for every kind.
 
-Works the same under the Rust data server and the Python loader: only
-``context.data_provider`` is used. Records of other plugins' kinds, newer versions or
-broken content are skipped with a logged warning; steps come back sorted, last write wins.
+Works the same under the Rust data server and the Python loader: ``context.data_provider`` is
+all it needs. A ``Source`` says what to read: a ModelLens kind (plugin ``modellens``, its kind
+number, up to its version) or another plugin's records (TensorBoard's ``histograms``). Records
+of other kinds, newer versions or broken content are skipped with one logged warning; steps come
+back sorted, last write wins. Every step is decoded behind the same guard, so one malformed record
+never hides the healthy steps around it.
+
+A series is read once per change: raw records are cached per (experiment, run, tag), keyed by
+what ``list_tensors`` reports (max step, max wall time), in a byte-bounded LRU; per-step
+summaries are cached the same way, so the step slider and the 30 s poll neither re-read nor
+re-decode an unchanged series.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Callable, TypeVar
+from types import ModuleType
+from typing import Any, Callable, Hashable, Iterator
 
+import numpy as np
 from tensorboard import errors
+from tensorboard.compat.proto import summary_pb2
 from tensorboard.data import provider
+from tensorboard.util import tensor_util
 
 from modellens import _metadata
 
 _logger = logging.getLogger(__name__)
 _ALL = 10**9  # "read every step": downsample=0 returns nothing
-T = TypeVar("T")
+RAW_CACHE_BYTES = 512 * 2**20
+SUMMARY_CACHE_ENTRIES = 256
 
 
 @dataclass(frozen=True)
@@ -28,66 +43,217 @@ class Step:
     value: Any
 
 
-class KindReader:
-    """Lists and reads the tensor series of one ModelLens kind."""
+@dataclass(frozen=True)
+class Source:
+    """What a reader reads: records of ``plugin_name`` accepted by ``accepts`` (raises
+    ``UnreadableRecord`` for a series to skip), decoded per step by ``decode``."""
 
-    def __init__(self, data_provider: provider.DataProvider, kind_name: str) -> None:
+    plugin_name: str
+    accepts: Callable[[bytes], bool]
+    decode: Callable[[Any], Any]
+    data_class: int = summary_pb2.DATA_CLASS_TENSOR
+
+    @classmethod
+    def kind(cls, module: ModuleType) -> "Source":
+        """A ModelLens kind module (``KIND``, ``VERSION``, ``DATA_CLASS``, ``decode``)."""
+        number = _metadata.kind_number(module.KIND)
+
+        def accepts(content: bytes) -> bool:
+            data = _metadata.parse_plugin_data(content)
+            if data.kind != number:
+                return False
+            _metadata.check_version(data, module.VERSION)
+            return True
+
+        return cls(_metadata.PLUGIN_NAME, accepts, module.decode, module.DATA_CLASS)
+
+
+class LRU:
+    """A thread-safe LRU of ``key → (version, value, size)``, bounded by total size."""
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._items: OrderedDict[Hashable, tuple[Hashable, Any, int]] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, version: Hashable) -> Any | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is None or item[0] != version:
+                return None
+            self._items.move_to_end(key)
+            return item[1]
+
+    def put(self, key: Hashable, version: Hashable, value: Any, size: int = 1) -> None:
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._size -= old[2]
+            if size > self._capacity:
+                return
+            self._items[key] = (version, value, size)
+            self._size += size
+            while self._size > self._capacity:
+                _, (_, _, dropped) = self._items.popitem(last=False)
+                self._size -= dropped
+
+
+def _raw_size(value: Any) -> int:
+    if isinstance(value, np.ndarray) and value.dtype == object:
+        return sum(len(v) if isinstance(v, bytes) else 64 for v in value.reshape(-1)) + 64
+    return int(getattr(value, "nbytes", 64)) + 64
+
+
+class KindReader:
+    """Lists and reads the tensor series of one ``Source``."""
+
+    def __init__(self, data_provider: provider.DataProvider, source: Source) -> None:
         self._provider = data_provider
-        self._kind = _metadata.kind_number(kind_name)
-        self._skipped: set[tuple[str, str]] = set()  # series already warned about (tags are polled)
+        self._source = source
+        self._warned: set[Hashable] = set()  # series already warned about (tags are polled)
+        self._raw_cache = LRU(RAW_CACHE_BYTES)
+        self._summary_cache = LRU(SUMMARY_CACHE_ENTRIES)
+
+    @property
+    def source(self) -> Source:
+        return self._source
+
+    def _warn_once(self, key: Hashable, message: str, *args: Any) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            _logger.warning(message, *args)
 
     def _is_ours(self, run: str, tag: str, content: bytes) -> bool:
         try:
-            return _metadata.parse_plugin_data(content).kind == self._kind
+            return self._source.accepts(content)
         except _metadata.UnreadableRecord as reason:
-            if (run, tag) not in self._skipped:
-                self._skipped.add((run, tag))
-                _logger.warning("Skipping the ModelLens series %s/%s: %s", run, tag, reason)
+            self._warn_once(("series", run, tag), "Skipping the ModelLens series %s/%s: %s", run, tag, reason)
             return False
 
-    def tags(self, ctx, experiment_id: str) -> dict[str, list[str]]:
-        """``{run: [tag, ...]}`` of this kind, sorted."""
+    def _listing(self, ctx, experiment_id: str, run_tag_filter=None) -> dict[str, dict[str, Any]]:
         listing = self._provider.list_tensors(
-            ctx, experiment_id=experiment_id, plugin_name=_metadata.PLUGIN_NAME
-        )
-        result = {}
-        for run, tags in listing.items():
-            ours = sorted(tag for tag, series in tags.items() if self._is_ours(run, tag, series.plugin_content))
-            if ours:
-                result[run] = ours
-        return dict(sorted(result.items()))
-
-    def _raw(self, ctx, experiment_id: str, run: str, tag: str) -> dict[int, Any]:
-        """``{step: datum}`` of ``run``/``tag``, last write wins. 404 if there is no such series."""
-        if tag not in self.tags(ctx, experiment_id).get(run, []):
-            raise errors.NotFoundError(f"no ModelLens data for run {run!r}, tag {tag!r}")
-        data = self._provider.read_tensors(
             ctx,
             experiment_id=experiment_id,
-            plugin_name=_metadata.PLUGIN_NAME,
-            downsample=_ALL,
-            run_tag_filter=provider.RunTagFilter(runs=[run], tags=[tag]),
+            plugin_name=self._source.plugin_name,
+            run_tag_filter=run_tag_filter,
         )
-        return {datum.step: datum for datum in data.get(run, {}).get(tag, [])}
+        result: dict[str, dict[str, Any]] = {}
+        for run, tags in listing.items():
+            ours = {tag: series for tag, series in tags.items() if self._is_ours(run, tag, series.plugin_content)}
+            if ours:
+                result[run] = ours
+        return result
 
-    @staticmethod
-    def _decoded(datum, decode: Callable[[Any], T], where: str) -> Step | None:
+    def tags(self, ctx, experiment_id: str) -> dict[str, list[str]]:
+        """``{run: [tag, ...]}`` of this source, sorted."""
+        return {run: sorted(tags) for run, tags in sorted(self._listing(ctx, experiment_id).items())}
+
+    def _version(self, ctx, experiment_id: str, run: str, tag: str) -> tuple[int, float]:
+        """What identifies the current content of a series; 404 if there is no such series."""
+        listing = self._listing(ctx, experiment_id, provider.RunTagFilter(runs=[run], tags=[tag]))
+        series = listing.get(run, {}).get(tag)
+        if series is None:
+            raise errors.NotFoundError(f"no data for run {run!r}, tag {tag!r}")
+        return (series.max_step, series.max_wall_time)
+
+    def _read(self, ctx, experiment_id: str, run: str, tag: str) -> list[tuple[int, float, Any]]:
+        """``(step, wall_time, value)`` of every record; a record that TensorBoard itself cannot
+        turn into an array is skipped (read again record by record, with one warning)."""
+        rtf = provider.RunTagFilter(runs=[run], tags=[tag])
         try:
-            return Step(datum.step, datum.wall_time, decode(datum.numpy))
+            data = self._provider.read_tensors(
+                ctx,
+                experiment_id=experiment_id,
+                plugin_name=self._source.plugin_name,
+                downsample=_ALL,
+                run_tag_filter=rtf,
+            )
+        except errors.PublicError:
+            raise
+        except Exception as error:  # make_ndarray raised on a malformed tensor
+            self._warn_once(("read", run, tag), "Reading %s/%s record by record: %s", run, tag, error)
+            return self._read_guarded(experiment_id, run, tag)
+        return [(d.step, d.wall_time, d.numpy) for d in data.get(run, {}).get(tag, [])]
+
+    def _read_guarded(self, experiment_id: str, run: str, tag: str) -> list[tuple[int, float, Any]]:
+        """The records of one series, each converted on its own (both TensorBoard providers)."""
+        records: list[tuple[int, float, Any]] = []
+        multiplexer = getattr(self._provider, "_multiplexer", None)
+        stub = getattr(self._provider, "_stub", None)
+        if multiplexer is not None:
+            raw = [(e.step, e.wall_time, e.tensor_proto) for e in multiplexer.Tensors(run, tag)]
+        elif stub is not None:
+            from tensorboard.data.proto import data_provider_pb2
+
+            request = data_provider_pb2.ReadTensorsRequest(experiment_id=experiment_id)
+            request.plugin_filter.plugin_name = self._source.plugin_name
+            request.run_tag_filter.runs.names.append(run)
+            request.run_tag_filter.tags.names.append(tag)
+            request.downsample.num_points = _ALL
+            response = stub.ReadTensors(request)
+            raw = [
+                (step, wall_time, value)
+                for entry in response.runs
+                for tag_entry in entry.tags
+                for step, wall_time, value in zip(tag_entry.data.step, tag_entry.data.wall_time, tag_entry.data.value)
+            ]
+        else:
+            return records
+        for step, wall_time, proto in raw:
+            try:
+                records.append((step, wall_time, tensor_util.make_ndarray(proto)))
+            except Exception as error:
+                self._warn_once(("step", run, tag, step), "Skipping step %d of %s/%s: %s", step, run, tag, error)
+        return records
+
+    def _raw(self, ctx, experiment_id: str, run: str, tag: str) -> tuple[Hashable, dict[int, tuple[float, Any]]]:
+        """``(version, {step: (wall_time, value)})``, last write wins, cached per version."""
+        version = self._version(ctx, experiment_id, run, tag)
+        key = (experiment_id, run, tag)
+        cached = self._raw_cache.get(key, version)
+        if cached is None:
+            cached = {}
+            for step, wall_time, value in self._read(ctx, experiment_id, run, tag):
+                cached[step] = (wall_time, value)
+            cached = dict(sorted(cached.items()))
+            self._raw_cache.put(key, version, cached, sum(_raw_size(v) for _, v in cached.values()))
+        return version, cached
+
+    def _decoded(self, run: str, tag: str, step: int, wall_time: float, value: Any) -> Step | None:
+        try:
+            return Step(step, wall_time, self._source.decode(value))
         except _metadata.UnreadableRecord as reason:
-            _logger.warning("Skipping step %d of %s: %s", datum.step, where, reason)
+            self._warn_once(("step", run, tag, step), "Skipping step %d of %s/%s: %s", step, run, tag, reason)
             return None
 
-    def series(self, ctx, experiment_id: str, run: str, tag: str, decode: Callable[[Any], T]) -> list[Step]:
-        """Every decodable step of ``run``/``tag``, by step."""
-        raw = self._raw(ctx, experiment_id, run, tag)
-        decoded = (self._decoded(raw[step], decode, f"{run}/{tag}") for step in sorted(raw))
-        return [item for item in decoded if item is not None]
+    def series(self, ctx, experiment_id: str, run: str, tag: str, summarize: Callable[[Step], Any]) -> list[Step]:
+        """Every decodable step of ``run``/``tag`` by step, as ``summarize`` makes it of the
+        decoded step; cached until the series changes."""
+        version, raw = self._raw(ctx, experiment_id, run, tag)
+        key = (experiment_id, run, tag, getattr(summarize, "__qualname__", repr(summarize)))
+        cached = self._summary_cache.get(key, version)
+        if cached is None:
+            cached = []
+            for step, (wall_time, value) in raw.items():
+                item = self._decoded(run, tag, step, wall_time, value)
+                if item is not None:
+                    cached.append(Step(item.step, item.wall_time, summarize(item)))
+            self._summary_cache.put(key, version, cached)
+        return cached
 
-    def step(self, ctx, experiment_id: str, run: str, tag: str, step: int, decode: Callable[[Any], T]) -> Step:
+    def step(self, ctx, experiment_id: str, run: str, tag: str, step: int) -> Step:
         """One step, decoding only that one. 404 if it is absent or unreadable."""
-        datum = self._raw(ctx, experiment_id, run, tag).get(step)
-        item = None if datum is None else self._decoded(datum, decode, f"{run}/{tag}")
+        _, raw = self._raw(ctx, experiment_id, run, tag)
+        found = raw.get(step)
+        item = None if found is None else self._decoded(run, tag, step, *found)
         if item is None:
             raise errors.NotFoundError(f"no readable step {step} for run {run!r}, tag {tag!r}")
         return item
+
+    def steps(self, ctx, experiment_id: str, run: str, tag: str) -> tuple[Hashable, Iterator[Step]]:
+        """``(version, every decodable step in full)``, decoded one at a time as iterated (not
+        kept: callers keep what they need)."""
+        version, raw = self._raw(ctx, experiment_id, run, tag)
+        decoded = (self._decoded(run, tag, step, *found) for step, found in raw.items())
+        return version, (item for item in decoded if item is not None)

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from tensorboard.plugins import base_plugin
 
-from modellens import confusion_matrix
+from modellens import confusion_matrix, distributions
+from modellens.distributions import tensorboard_histograms as legacy
 from modellens.tb_plugin import static_files
 from modellens.tb_plugin.confusion_routes import ConfusionRoutes
-from modellens.tb_plugin.data import KindReader
+from modellens.tb_plugin.data import KindReader, Source
+from modellens.tb_plugin.distributions_routes import DistributionsRoutes, legacy_source
 from modellens.tb_plugin.loader import PLUGIN_NAME
+
+
+def kind_routes(provider) -> tuple:
+    """One route object per kind; adding a kind adds one line here."""
+    return (
+        ConfusionRoutes(KindReader(provider, Source.kind(confusion_matrix))),
+        DistributionsRoutes(KindReader(provider, Source.kind(distributions)), KindReader(provider, legacy_source())),
+    )
 
 
 class ModelLensPlugin(base_plugin.TBPlugin):
@@ -17,15 +27,22 @@ class ModelLensPlugin(base_plugin.TBPlugin):
     def __init__(self, context: base_plugin.TBContext) -> None:
         if context.data_provider is None:
             raise ValueError("ModelLens needs TensorBoard's data provider (TensorBoard 2.5 or newer)")
-        self._confusion = ConfusionRoutes(KindReader(context.data_provider, confusion_matrix.KIND))
+        self._kinds = kind_routes(context.data_provider)
 
     def get_plugin_apps(self):
         apps = dict(static_files.routes())
-        apps.update(self._confusion.routes())
+        for kind in self._kinds:
+            for path, handler in kind.routes().items():
+                if path in apps:
+                    raise ValueError(f"the route {path} is defined twice")
+                apps[path] = handler
         return apps
 
     def is_active(self) -> bool:
         return False  # activity comes from data_plugin_names(): the tab shows when data exists
+
+    def data_plugin_names(self):
+        return (PLUGIN_NAME, legacy.PLUGIN_NAME)  # standard histograms light up the tab too
 
     def frontend_metadata(self) -> base_plugin.FrontendMetadata:
         return base_plugin.FrontendMetadata(es_module_path="/index.js", tab_name="ModelLens")

@@ -11,7 +11,10 @@ import numpy as np
 import pytest
 from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 
-from conftest import ARTIFACTS, EPOCHS, HEATMAP, XSS_NAME, open_modellens, plugin_frame
+from conftest import EPOCHS, XSS_NAME
+from harness import ARTIFACTS, open_modellens, plugin_frame
+
+HEATMAP = "canvas[aria-label='confusion matrix heatmap']"
 
 LAST = EPOCHS - 1
 

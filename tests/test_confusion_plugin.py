@@ -3,81 +3,19 @@
 from __future__ import annotations
 
 import struct
-import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 from sklearn.metrics import confusion_matrix as sk_confusion_matrix
-from tensorboard.backend import application
-from tensorboard.backend.event_processing import data_provider as multiplexer_provider
-from tensorboard.backend.event_processing import plugin_event_multiplexer
 from tensorboard.compat.proto import summary_pb2, tensor_pb2, types_pb2
-from tensorboard.data import server_ingester
-from tensorboard.plugins import base_plugin
-from tensorboard.util import grpc_util
-from werkzeug.test import Client
 
 import modellens
 from modellens import _proto
 from modellens import confusion_matrix as cm
 from modellens.tb_plugin.loader import Loader
-from modellens.tb_plugin.plugin import ModelLensPlugin
 
 from conftest import EPOCHS, XSS_NAME
-
-PREFIX = "/data/plugin/modellens"
-PROVIDERS = ["python", "rust"]
-
-
-class Served:
-    """A plugin mounted in TensorBoard's WSGI app over one of the two real data providers."""
-
-    def __init__(self, logdir: Path, kind: str) -> None:
-        self._ingester = None
-        if kind == "python":
-            multiplexer = plugin_event_multiplexer.EventMultiplexer(tensor_size_guidance={"modellens": 0})
-            multiplexer.AddRunsFromDirectory(str(logdir))
-            multiplexer.Reload()
-            provider = multiplexer_provider.MultiplexerDataProvider(multiplexer, str(logdir))
-        else:
-            self._ingester = server_ingester.SubprocessServerDataIngester(
-                server_ingester.get_server_binary(),
-                str(logdir),
-                reload_interval=1,
-                channel_creds_type=grpc_util.ChannelCredsType.LOCAL,
-                samples_per_plugin={"modellens": 0},
-            )
-            self._ingester.start()
-            provider = self._ingester.data_provider
-        context = base_plugin.TBContext(data_provider=provider, logdir=str(logdir))
-        app = application.TensorBoardWSGI([ModelLensPlugin(context)], data_provider=provider)
-        self.client = Client(app)
-
-    def get(self, route: str, **params):
-        return self.client.get(PREFIX + route, query_string=params)
-
-    def json(self, route: str, **params):
-        response = self.get(route, **params)
-        assert response.status_code == 200, response.get_data(as_text=True)
-        return response.get_json()
-
-    def wait_for(self, predicate, timeout: float = 30.0):
-        """The Rust server loads in the background: poll until the data is in."""
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if predicate():
-                    return
-            except AssertionError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError("data did not arrive")
-            time.sleep(0.2)
-
-    def close(self) -> None:
-        if self._ingester is not None:
-            self._ingester._data_provider = None
+from harness import PROVIDERS, Served
 
 
 @pytest.fixture(scope="module", params=PROVIDERS)

@@ -185,5 +185,5 @@ def test_newer_versions_are_skipped_with_one_warning(caplog):
     with caplog.at_level("WARNING"):
         for _ in range(3):
             with pytest.raises(_metadata.UnreadableRecord):
-                _metadata.parse_plugin_data(content)
+                _metadata.check_version(_metadata.parse_plugin_data(content), cm.VERSION)
     assert sum("version 99" in r.getMessage() for r in caplog.records) == 1

@@ -2,8 +2,8 @@
 
 Equivalent ``.proto`` (package ``modellens``, proto3)::
 
-    enum Kind { KIND_UNSPECIFIED = 0; CONFUSION_MATRIX = 1; }
-    // SummaryMetadata.plugin_data.content of every ModelLens record.
+    enum Kind { KIND_UNSPECIFIED = 0; CONFUSION_MATRIX = 1; DISTRIBUTIONS = 2; }
+    // SummaryMetadata.plugin_data.content of every ModelLens record; version is per kind.
     message PluginData { int32 version = 1; Kind kind = 2; }
 
     enum CountType { COUNT_TYPE_UNSPECIFIED = 0; UINT8 = 1; UINT16 = 2; UINT32 = 3; UINT64 = 4; }
@@ -15,6 +15,20 @@ Equivalent ``.proto`` (package ``modellens``, proto3)::
       bytes counts = 3;                   // row-major [true, predicted], little-endian
       CountType count_type = 4;
       Compression compression = 5;
+    }
+
+    // One step of distributions: statistics of many tensors, packed as column arrays.
+    message DistributionsStep {
+      repeated string names = 1;          // tensor names, model order
+      repeated string dtypes = 2;
+      int32 bins = 3;                      // histogram bins per tensor
+      CountType histogram_type = 4;        // element type of the histograms
+      repeated string extra_names = 5;     // per-tensor scalar columns (update_ratio, ...)
+      bytes arrays = 6;                    // little-endian, concatenated: ranks u1 [T], dims i8
+                                           // [sum(ranks)], counts i8 [T, 5], values f8 [T, 5],
+                                           // percentiles f8 [T, 7], histograms [T, bins],
+                                           // extras f8 [E, T]
+      Compression compression = 7;        // of arrays
     }
 
 Building the classes from a descriptor (instead of committing ``protoc`` output)
@@ -50,7 +64,7 @@ def _file_descriptor() -> descriptor_pb2.FileDescriptorProto:
             if type_name:
                 f.type_name = type_name
 
-    enum("Kind", ["KIND_UNSPECIFIED", "CONFUSION_MATRIX"])
+    enum("Kind", ["KIND_UNSPECIFIED", "CONFUSION_MATRIX", "DISTRIBUTIONS"])
     enum("CountType", ["COUNT_TYPE_UNSPECIFIED", "UINT8", "UINT16", "UINT32", "UINT64"])
     enum("Compression", ["NONE", "ZLIB"])
     message(
@@ -70,6 +84,18 @@ def _file_descriptor() -> descriptor_pb2.FileDescriptorProto:
             ("compression", 5, _F.TYPE_ENUM, ".modellens.Compression", False),
         ],
     )
+    message(
+        "DistributionsStep",
+        [
+            ("names", 1, _F.TYPE_STRING, None, True),
+            ("dtypes", 2, _F.TYPE_STRING, None, True),
+            ("bins", 3, _F.TYPE_INT32, None, False),
+            ("histogram_type", 4, _F.TYPE_ENUM, ".modellens.CountType", False),
+            ("extra_names", 5, _F.TYPE_STRING, None, True),
+            ("arrays", 6, _F.TYPE_BYTES, None, False),
+            ("compression", 7, _F.TYPE_ENUM, ".modellens.Compression", False),
+        ],
+    )
     return fdp
 
 
@@ -78,6 +104,7 @@ _CLASSES = message_factory.GetMessages([_file_descriptor()], pool=_POOL)
 
 PluginData = _CLASSES["modellens.PluginData"]
 ConfusionMatrixStep = _CLASSES["modellens.ConfusionMatrixStep"]
+DistributionsStep = _CLASSES["modellens.DistributionsStep"]
 KIND = _POOL.FindEnumTypeByName("modellens.Kind")
 COUNT_TYPE = _POOL.FindEnumTypeByName("modellens.CountType")
 COMPRESSION = _POOL.FindEnumTypeByName("modellens.Compression")

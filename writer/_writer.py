@@ -3,91 +3,16 @@
 from __future__ import annotations
 
 import os
-import threading
 import time
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
-from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, types_pb2
+from tensorboard.compat.proto import summary_pb2, tensor_pb2, types_pb2
 
 from modellens import confusion_matrix as _confusion
-from modellens._convert import check_step, check_tag, to_numpy
-from modellens._event_file import EventFileWriter
-
-
-class _OwnFile:
-    """Writes to a new event file of our own."""
-
-    def __init__(self, logdir: str, flush_secs: float, filename_suffix: str) -> None:
-        self._file = EventFileWriter(logdir, flush_secs=flush_secs, filename_suffix=filename_suffix)
-        self.path = self._file.path
-
-    def add_summary(self, summary: summary_pb2.Summary, step: int, wall_time: float) -> None:
-        self._file.add_event(event_pb2.Event(wall_time=wall_time, step=step, summary=summary))
-
-    def flush(self) -> None:
-        self._file.flush()
-
-    def close(self) -> None:
-        self._file.close()
-
-
-class _ForeignWriter:
-    """Writes through a torch ``SummaryWriter`` or tensorboardX writer's own event file.
-
-    TensorBoard's Python loader reads only the newest file of a run, so a second file
-    beside theirs would hide one of the two. Their writers flush every 120 s; this one
-    flushes theirs ``flush_secs`` after ModelLens writes.
-    """
-
-    def __init__(self, writer: Any, flush_secs: float) -> None:
-        self._writer = writer
-        self._flush_secs = flush_secs
-        self._is_tensorboardx = type(writer).__module__.startswith("tensorboardX")
-        self._timer: threading.Timer | None = None
-        self._lock = threading.Lock()
-        self.path = writer._get_file_writer().get_logdir()
-
-    def add_summary(self, summary: summary_pb2.Summary, step: int, wall_time: float) -> None:
-        file_writer = self._writer._get_file_writer()
-        records = getattr(getattr(file_writer, "event_writer", None), "_ev_writer", None)
-        if self._is_tensorboardx and records is not None:
-            from tensorboardX.proto import event_pb2 as tbx_event_pb2
-
-            # tensorboardX's flush() does not drain its queue, so a queued record could still be
-            # in memory after our flush() returned: write to its (locked) record writer instead.
-            # Its protos lack data_class; the field survives re-parsing as unknown bytes.
-            event = event_pb2.Event(wall_time=wall_time, step=step, summary=summary)
-            records.write_event(tbx_event_pb2.Event.FromString(event.SerializeToString()))
-        else:
-            file_writer.add_summary(summary, step, wall_time)
-        with self._lock:
-            if self._timer is None:
-                self._timer = threading.Timer(self._flush_secs, self._timed_flush)
-                self._timer.daemon = True
-                self._timer.start()
-
-    def _timed_flush(self) -> None:
-        with self._lock:
-            self._timer = None
-        try:
-            self._writer.flush()
-        except Exception:  # the user closed their writer; nothing left to flush
-            pass
-
-    def flush(self) -> None:
-        self._writer.flush()
-
-    def close(self) -> None:
-        with self._lock:
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
-        self._writer.flush()  # the user owns their writer and closes it
-
-
-def _is_foreign_writer(target: Any) -> bool:
-    return hasattr(target, "_get_file_writer") and hasattr(target, "flush")
+from modellens import distributions as _distributions
+from modellens._convert import check_step, check_tag, check_wall_time, to_numpy
+from modellens._sinks import ForeignWriter, OwnFile, is_foreign_writer
 
 
 class Writer:
@@ -102,10 +27,10 @@ class Writer:
     def __init__(self, target: Any, *, flush_secs: float = 2.0, filename_suffix: str = "") -> None:
         if not (isinstance(flush_secs, (int, float)) and flush_secs > 0):
             raise ValueError(f"flush_secs must be a positive number of seconds, got {flush_secs!r}")
-        if _is_foreign_writer(target):
-            self._sink: _OwnFile | _ForeignWriter = _ForeignWriter(target, flush_secs)
+        if is_foreign_writer(target):
+            self._sink: OwnFile | ForeignWriter = ForeignWriter(target, flush_secs)
         elif isinstance(target, (str, bytes)) or hasattr(target, "__fspath__"):
-            self._sink = _OwnFile(os.fsdecode(target), flush_secs, filename_suffix)
+            self._sink = OwnFile(os.fsdecode(target), flush_secs, filename_suffix)
         else:
             raise TypeError(
                 "Writer needs a log directory (str or path) or a torch/tensorboardX SummaryWriter, "
@@ -122,7 +47,7 @@ class Writer:
         if self._closed:
             raise ValueError("this Writer is closed; make a new one to write more")
         summary = summary_pb2.Summary(value=[value])
-        self._sink.add_summary(summary, step, time.time() if wall_time is None else float(wall_time))
+        self._sink.add_summary(summary, step, time.time() if wall_time is None else wall_time)
 
     # ------------------------------------------------------------------ standard kinds
 
@@ -132,6 +57,7 @@ class Writer:
 
         check_tag(tag)
         step = check_step(step)
+        wall_time = check_wall_time(wall_time)
         array = to_numpy(value, "value")
         if array.size != 1 or array.dtype.kind not in "biuf":
             raise TypeError(f"value must be one real number, got {array.dtype} of shape {array.shape}")
@@ -154,6 +80,7 @@ class Writer:
 
         check_tag(tag)
         step = check_step(step)
+        wall_time = check_wall_time(wall_time)
         if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
             raise ValueError(f"bins must be a positive int, got {bins!r}")
         array = to_numpy(values, "values")
@@ -204,6 +131,7 @@ class Writer:
         """
         check_tag(tag)
         step = check_step(step)
+        wall_time = check_wall_time(wall_time)
         if matrix is not None:
             if y_true is not None or y_pred is not None or labels is not None:
                 raise ValueError("pass either y_true and y_pred, or matrix=..., not both")
@@ -213,6 +141,32 @@ class Writer:
                 raise ValueError("confusion_matrix needs y_true and y_pred, or matrix=...")
             data = _confusion.counts_from_labels(y_true, y_pred, labels=labels, class_names=class_names)
         self._write(_confusion.encode(tag, data), step, wall_time)
+
+    def distributions(
+        self,
+        tag: str,
+        tensors: Any,
+        *,
+        step: int,
+        wall_time: float | None = None,
+        extras: Mapping[str, Mapping[str, float]] | None = None,
+    ) -> None:
+        """Statistics of many tensors at one step, packed into one record (Training health view).
+
+        ``tensors`` is a mapping name → tensor (numpy, torch on any device, TensorFlow tensors and
+        Keras variables; float16/bfloat16/float32/float64/integer), or a ``torch.nn.Module`` or
+        Keras model (its named parameters, tied weights once). Per tensor: shape, dtype, element
+        count, exact min/max of the finite values, mean, std, L2 norm, exact counts of zeros,
+        NaN, +Inf and -Inf, a 64-bin histogram spanning [min, max] and percentiles 1-99. NaN and
+        Inf are counted, never an error. ``extras`` adds per-tensor scalar columns, e.g.
+        ``{"update_ratio": {"fc1.weight": 1e-3}}``. Bad input raises ``ValueError``/``TypeError``
+        naming the argument; nothing is written.
+        """
+        check_tag(tag)
+        step = check_step(step)
+        wall_time = check_wall_time(wall_time)
+        data = _distributions.from_input(tensors, extras=extras)
+        self._write(_distributions.encode(tag, data), step, wall_time)
 
     # ------------------------------------------------------------------ lifecycle
 

@@ -7,24 +7,19 @@ step, so they may change between steps.
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
-from tensorboard.compat.proto import summary_pb2, tensor_pb2, types_pb2
+from tensorboard.compat.proto import summary_pb2
 
-from modellens import _metadata, _proto
+from modellens import _metadata, _packing, _proto
 from modellens._convert import to_numpy
 
 KIND = "CONFUSION_MATRIX"
-_COUNT_TYPES = (
-    ("UINT8", np.dtype("<u1")),
-    ("UINT16", np.dtype("<u2")),
-    ("UINT32", np.dtype("<u4")),
-    ("UINT64", np.dtype("<u8")),
-)
-_COMPRESS_FROM_BYTES = 4096
+#: The newest format of this kind that this code writes and reads.
+VERSION = 1
+DATA_CLASS = summary_pb2.DATA_CLASS_TENSOR
 
 
 @dataclass(frozen=True)
@@ -40,35 +35,21 @@ class ConfusionMatrix:
 
 #: Without ``labels`` or ``class_names``, integer labels imply ``max + 1`` classes; a stray huge
 #: label must not make the writer allocate a gigantic matrix inside a training job.
-MAX_INFERRED_CLASSES = 100_000
-_INT64_MAX = np.iinfo(np.int64).max
+MAX_INFERRED_CLASSES = 4_096
+#: The most classes a matrix may have at all (10,000² int64 counts are 800 MB while counting).
+MAX_CLASSES = 10_000
+_INT64_MAX = _packing.INT64_MAX
 
 
 def _check_class_names(class_names: Any, num_classes: int | None) -> list[str] | None:
     if class_names is None:
         return None
-    if isinstance(class_names, (str, bytes)):
-        raise TypeError("class_names must be a sequence of str, one per class, not a single str")
-    names = class_names.tolist() if isinstance(class_names, np.ndarray) else list(class_names)
-    if not names:
-        raise ValueError("class_names is empty; give one name per class")
-    for name in names:
-        if not isinstance(name, str):
-            raise TypeError(f"class_names must all be str; got {name!r} ({type(name).__name__})")
-        try:
-            name.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValueError(f"class_names has {name!r}, which is not valid Unicode text") from None
+    names = _packing.check_names(class_names, "class_names")
     if num_classes is not None and len(names) != num_classes:
         raise ValueError(
             f"class_names has {len(names)} entries but there are {num_classes} classes; "
             "give exactly one name per class"
         )
-    seen: set[str] = set()
-    for name in names:
-        if name in seen:
-            raise ValueError(f"class_names has the duplicate name {name!r}; class names must be unique")
-        seen.add(name)
     return names
 
 
@@ -117,13 +98,28 @@ def _labels_of(raw: Any, argument: str) -> _Labels:
     if values.dtype.kind == "b":
         return _Labels(values.astype(np.int64))
     if values.dtype.kind == "S":  # bytes labels, e.g. from TensorFlow string tensors
-        return _Labels(np.char.decode(values, "utf-8"))
+        return _Labels(_decode_labels(values.tolist(), argument))
     if values.dtype.kind == "O":
         if all(isinstance(v, bytes) for v in values):
-            return _Labels(np.array([v.decode("utf-8") for v in values]))
+            return _Labels(_decode_labels(list(values), argument))
         if all(isinstance(v, str) for v in values):
             return _Labels(values.astype(str))
     return _Labels(values)
+
+
+def _decode_labels(values: list[bytes], argument: str) -> np.ndarray:
+    try:
+        return np.array([v.decode("utf-8") for v in values])
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{argument} holds bytes labels that are not UTF-8 text ({error.reason}); decode them first") from None
+
+
+def _check_class_count(num_classes: int, source: str) -> None:
+    if num_classes > MAX_CLASSES:
+        raise ValueError(
+            f"{source} gives {num_classes} classes; a confusion matrix holds at most {MAX_CLASSES} "
+            "(group rare classes, or log a matrix per subset)"
+        )
 
 
 def _is_text(values: np.ndarray) -> bool:
@@ -173,6 +169,9 @@ def counts_from_labels(
             raise ValueError(f"labels must be a non-empty 1-D sequence, got shape {label_array.shape}")
         if np.unique(label_array).size != label_array.size:
             raise ValueError("labels has duplicates; each label must appear once")
+        _check_class_count(label_array.size, "labels")
+    if names is not None:
+        _check_class_count(len(names), "class_names")
     any_text = any(_is_text(side.values) for side in sides.values())
     for argument, side in sides.items():
         if side.score_columns is None:
@@ -196,6 +195,7 @@ def counts_from_labels(
         if not (_is_text(truth) or truth.size == 0) or not (_is_text(predicted) or predicted.size == 0):
             raise TypeError("y_true and y_pred must both be strings or both be integers")
         label_array = np.array(names) if names is not None else np.union1d(truth, predicted)
+        _check_class_count(label_array.size, "the string labels")
         true_index = _index_into(truth, label_array, "y_true")
         pred_index = _index_into(predicted, label_array, "y_pred")
         num_classes = label_array.size
@@ -219,8 +219,9 @@ def counts_from_labels(
                 )
         elif largest >= MAX_INFERRED_CLASSES:
             raise ValueError(
-                f"a label is {largest}, which would make a {largest + 1}-class matrix; pass labels=[...] "
-                "or class_names=[...] listing the classes"
+                f"a label is {largest}, which would make a {largest + 1}-class matrix; without labels=[...] "
+                f"or class_names=[...] at most {MAX_INFERRED_CLASSES} classes are inferred (the largest "
+                "label + 1): pass labels or class_names listing the classes"
             )
         else:
             num_classes = max(largest + 1, 1)
@@ -250,6 +251,7 @@ def counts_from_matrix(matrix: Any, *, class_names: Sequence[str] | None = None)
     if counts.dtype.kind == "f" and counts.size and counts.max() >= 2**63:
         raise ValueError("matrix has counts too large for int64")
     num_classes = counts.shape[0]
+    _check_class_count(num_classes, "matrix")
     names = _check_class_names(class_names, num_classes) or [str(i) for i in range(num_classes)]
     return ConfusionMatrix(counts=counts.astype(np.int64), class_names=names)
 
@@ -259,28 +261,19 @@ def counts_from_matrix(matrix: Any, *, class_names: Sequence[str] | None = None)
 
 def encode(tag: str, data: ConfusionMatrix) -> summary_pb2.Summary.Value:
     """The ``Summary.Value`` that stores one step."""
-    counts = np.ascontiguousarray(data.counts)
-    largest = int(counts.max()) if counts.size else 0
-    count_type, dtype = next((name, t) for name, t in _COUNT_TYPES if largest <= np.iinfo(t).max)
-    raw = counts.astype(dtype).tobytes()
-    compression = "NONE"
-    if len(raw) >= _COMPRESS_FROM_BYTES:
-        packed = zlib.compress(raw, 1)
-        if len(packed) < 0.9 * len(raw):
-            raw, compression = packed, "ZLIB"
+    count_type, raw = _packing.narrowest_counts(data.counts)
+    compression, raw = _packing.compress(raw)
     step = _proto.ConfusionMatrixStep(
-        num_classes=counts.shape[0],
+        num_classes=data.counts.shape[0],
         class_names=data.class_names,
         counts=raw,
-        count_type=_proto.COUNT_TYPE.values_by_name[count_type].number,
-        compression=_proto.COMPRESSION.values_by_name[compression].number,
+        count_type=count_type,
+        compression=compression,
     )
-    tensor = tensor_pb2.TensorProto(dtype=types_pb2.DT_STRING, string_val=[step.SerializeToString()])
-    tensor.tensor_shape.dim.add(size=1)
     return summary_pb2.Summary.Value(
         tag=tag,
-        metadata=_metadata.summary_metadata(KIND, summary_pb2.DATA_CLASS_TENSOR),
-        tensor=tensor,
+        metadata=_metadata.summary_metadata(KIND, VERSION, DATA_CLASS),
+        tensor=_packing.string_tensor(step.SerializeToString()),
     )
 
 
@@ -289,27 +282,19 @@ def decode(tensor_value: Any) -> ConfusionMatrix:
 
     Raises ``UnreadableRecord`` for anything that is not a well-formed step.
     """
-    array = np.asarray(tensor_value, dtype=object).reshape(-1)
-    if array.size != 1 or not isinstance(array[0], bytes):
-        raise _metadata.UnreadableRecord("a confusion-matrix step is one serialized message")
     try:
-        step = _proto.ConfusionMatrixStep.FromString(array[0])
+        step = _proto.ConfusionMatrixStep.FromString(_packing.single_string(tensor_value, "confusion-matrix"))
+    except _metadata.UnreadableRecord:
+        raise
     except Exception as error:
         raise _metadata.UnreadableRecord(f"malformed confusion-matrix step: {error}") from None
     num_classes = step.num_classes
-    try:
-        count_type = _proto.COUNT_TYPE.values_by_number[step.count_type].name
-        dtype = dict(_COUNT_TYPES)[count_type]
-        compression = _proto.COMPRESSION.values_by_number[step.compression].name
-    except KeyError:
-        raise _metadata.UnreadableRecord("unknown count type or compression") from None
-    raw = step.counts
-    if compression == "ZLIB":
-        try:
-            raw = zlib.decompress(raw)
-        except zlib.error as error:
-            raise _metadata.UnreadableRecord(f"corrupt compressed counts: {error}") from None
-    if num_classes <= 0 or len(raw) != num_classes * num_classes * dtype.itemsize:
+    if num_classes <= 0 or num_classes > MAX_CLASSES:
+        raise _metadata.UnreadableRecord(f"num_classes {num_classes} is out of range")
+    dtype = _packing.count_dtype(step.count_type)
+    expected = num_classes * num_classes * dtype.itemsize
+    raw = _packing.decompress(step.compression, step.counts, expected)
+    if len(raw) != expected:
         raise _metadata.UnreadableRecord("counts do not match num_classes")
     names = list(step.class_names) or [str(i) for i in range(num_classes)]
     if len(names) != num_classes:
@@ -317,8 +302,7 @@ def decode(tensor_value: Any) -> ConfusionMatrix:
     counts = np.frombuffer(raw, dtype=dtype).reshape(num_classes, num_classes)
     if counts.size and counts.max() > _INT64_MAX:
         raise _metadata.UnreadableRecord("counts too large for int64")
-    counts = counts.astype(np.int64)
-    return ConfusionMatrix(counts=counts, class_names=names)
+    return ConfusionMatrix(counts=counts.astype(np.int64), class_names=names)
 
 
 # ---------------------------------------------------------------------------- metrics

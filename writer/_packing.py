@@ -1,0 +1,103 @@
+"""Byte packing shared by the kinds: the one-string step tensor, narrowest unsigned counts,
+zlib when it pays, and checks of user-supplied name lists."""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+import numpy as np
+from tensorboard.compat.proto import tensor_pb2, types_pb2
+
+from modellens import _proto
+from modellens._metadata import UnreadableRecord
+
+COUNT_TYPES = (
+    ("UINT8", np.dtype("<u1")),
+    ("UINT16", np.dtype("<u2")),
+    ("UINT32", np.dtype("<u4")),
+    ("UINT64", np.dtype("<u8")),
+)
+_COMPRESS_FROM_BYTES = 4096
+INT64_MAX = np.iinfo(np.int64).max
+
+
+def string_tensor(payload: bytes) -> tensor_pb2.TensorProto:
+    """A rank-1 ``DT_STRING`` tensor of one element (what both TensorBoard loaders keep)."""
+    tensor = tensor_pb2.TensorProto(dtype=types_pb2.DT_STRING, string_val=[payload])
+    tensor.tensor_shape.dim.add(size=1)
+    return tensor
+
+
+def single_string(tensor_value: Any, what: str) -> bytes:
+    """The one serialized message of a step, as a data provider returns it."""
+    array = np.asarray(tensor_value, dtype=object).reshape(-1)
+    if array.size != 1 or not isinstance(array[0], bytes):
+        raise UnreadableRecord(f"a {what} step is one serialized message")
+    return array[0]
+
+
+def narrowest_counts(counts: np.ndarray) -> tuple[int, bytes]:
+    """``(CountType number, little-endian bytes)`` of non-negative integer counts."""
+    largest = int(counts.max()) if counts.size else 0
+    name, dtype = next((name, t) for name, t in COUNT_TYPES if largest <= np.iinfo(t).max)
+    return _proto.COUNT_TYPE.values_by_name[name].number, np.ascontiguousarray(counts).astype(dtype).tobytes()
+
+
+def count_dtype(count_type: int) -> np.dtype:
+    try:
+        return dict(COUNT_TYPES)[_proto.COUNT_TYPE.values_by_number[count_type].name]
+    except KeyError:
+        raise UnreadableRecord(f"unknown count type {count_type}") from None
+
+
+def compress(raw: bytes) -> tuple[int, bytes]:
+    """``(Compression number, bytes)``: zlib when it saves at least 10%."""
+    if len(raw) >= _COMPRESS_FROM_BYTES:
+        packed = zlib.compress(raw, 1)
+        if len(packed) < 0.9 * len(raw):
+            return _proto.COMPRESSION.values_by_name["ZLIB"].number, packed
+    return _proto.COMPRESSION.values_by_name["NONE"].number, raw
+
+
+def decompress(compression: int, raw: bytes, limit: int) -> bytes:
+    """Undoes ``compress``; refuses output longer than ``limit`` bytes (a zip bomb)."""
+    name = _proto.COMPRESSION.values_by_number.get(compression)
+    if name is None:
+        raise UnreadableRecord(f"unknown compression {compression}")
+    if name.name == "NONE":
+        return raw
+    try:
+        inflater = zlib.decompressobj()
+        data = inflater.decompress(raw, limit + 1)
+    except zlib.error as error:
+        raise UnreadableRecord(f"corrupt compressed data: {error}") from None
+    if len(data) > limit or not inflater.eof:
+        raise UnreadableRecord("compressed data is larger than its header says")
+    return data
+
+
+def check_names(names: Any, argument: str, *, what: str = "name") -> list[str]:
+    """A list of unique, non-empty, valid-Unicode strings; the error names ``argument``."""
+    if isinstance(names, (str, bytes)):
+        raise TypeError(f"{argument} must be a sequence of str, not a single {type(names).__name__}")
+    values = names.tolist() if isinstance(names, np.ndarray) else list(names)
+    if not values:
+        raise ValueError(f"{argument} is empty; give at least one {what}")
+    seen: set[str] = set()
+    for name in values:
+        if not isinstance(name, str):
+            raise TypeError(f"{argument} must all be str; got {name!r} ({type(name).__name__})")
+        check_text(name, argument)
+        if name in seen:
+            raise ValueError(f"{argument} has the duplicate {what} {name!r}; each must be unique")
+        seen.add(name)
+    return values
+
+
+def check_text(text: str, argument: str) -> str:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"{argument} has {text!r}, which is not valid Unicode text") from None
+    return text
