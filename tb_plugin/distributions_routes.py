@@ -139,6 +139,19 @@ class DistributionsRoutes(KindRoutes):
             self._cache.put(key, version, cached, cached.nbytes)
         return cached
 
+    def histograms(self, ctx, experiment_id: str, run: str, tag: str) -> "HistogramCube":
+        """Every histogram of a tag as one ``[steps, tensors, bins]`` array in the narrowest
+        unsigned type, built on the first request for one of its tensors and cached: reading one
+        tensor over every step otherwise decompresses every record."""
+        series = self.tag_series(ctx, experiment_id, run, tag)
+        version, decoded = self.reader.steps(ctx, experiment_id, run, tag)
+        key = (experiment_id, run, tag, "histograms")
+        cached = self._cache.get(key, version)
+        if cached is None:
+            cached = HistogramCube.build(series, decoded)
+            self._cache.put(key, version, cached, cached.counts.nbytes)
+        return cached
+
     def _tensor_index(self, series: TagSeries, name: str) -> int:
         t = series.index(name)
         if t is None:
@@ -210,12 +223,10 @@ class DistributionsRoutes(KindRoutes):
                     edges, counts = legacy.edges_and_counts(item.value)
                     by_step[item.step].update(histogram=counts, edges=edges)
         else:
-            _, items = self.reader.steps(ctx, experiment_id, run, tag)
-            for item in items:
-                if item.step in by_step and name in item.value.names:
-                    row = item.value.names.index(name)
-                    bins = int(item.value.stats.histograms.shape[1])
-                    by_step[item.step]["histogram"] = item.value.stats.histograms[row].tolist()
+            cube = self.histograms(ctx, experiment_id, run, tag)
+            bins = int(cube.counts.shape[2])
+            for s in columns:
+                by_step[int(series.steps[s])]["histogram"] = cube.counts[s, t].tolist()
         return {
             "run": run,
             "tag": tag,
@@ -259,6 +270,30 @@ class DistributionsRoutes(KindRoutes):
     @wrappers.Request.application
     def _verdicts(self, request: wrappers.Request) -> wrappers.Response:
         return respond(request, self.verdicts_body(request))
+
+
+@dataclasses.dataclass(frozen=True)
+class HistogramCube:
+    counts: np.ndarray  # [steps, tensors, bins], rows in the order of the tag's TagSeries
+
+    @classmethod
+    def build(cls, series: TagSeries, steps: Iterator[Step]) -> "HistogramCube":
+        elements = series.table["elements"]
+        largest = float(np.nanmax(elements)) if np.isfinite(elements).any() else 0.0
+        dtype = next(t for t in (np.uint8, np.uint16, np.uint32, np.uint64) if largest <= np.iinfo(t).max)
+        column = {int(step): s for s, step in enumerate(series.steps)}
+        row = {name: t for t, name in enumerate(series.names)}
+        cube = None
+        for item in steps:
+            data = item.value
+            if cube is None:
+                cube = np.zeros((len(series.steps), len(series.names), data.stats.histograms.shape[1]), dtype=dtype)
+            s = column.get(item.step)
+            if s is None or data.stats.histograms.shape[1] != cube.shape[2]:
+                continue
+            rows = [row[name] for name in data.names]
+            cube[s, rows] = data.stats.histograms
+        return cls(cube if cube is not None else np.zeros((0, 0, 0), dtype=dtype))
 
 
 def legacy_roles(series: TagSeries) -> dict[str, TagSeries]:

@@ -236,8 +236,9 @@ def decode(tensor_value: Any) -> Distributions:
     cursor.done()
     if (dims < 0).any() or (counts < 0).any() or (histograms.size and histograms.max() > _packing.INT64_MAX):
         raise _metadata.UnreadableRecord("distributions step has negative sizes or counts")
-    bounds = np.concatenate([[0], np.cumsum(ranks.astype(np.int64))])
-    shapes = [tuple(int(d) for d in dims[bounds[t] : bounds[t + 1]]) for t in range(count)]
+    bounds = [0] + np.cumsum(ranks.astype(np.int64)).tolist()
+    dim_list = dims.tolist()
+    shapes = [tuple(dim_list[bounds[t] : bounds[t + 1]]) for t in range(count)]
     return Distributions(
         names=list(step.names),
         shapes=shapes,

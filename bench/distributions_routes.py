@@ -1,0 +1,117 @@
+"""Route latency (p50, p95) of the Training health routes over both TensorBoard data providers,
+at the scale of the issue: one run of 3 tags × 161 tensors (ResNet-50's parameter count) × 2,000
+logged steps. TensorBoard's own histograms route over one 2,000-step tag is the reference.
+
+The statistics are synthetic (a random walk per tensor, encoded as ModelLens records): what is
+timed is reading, caching and shaping, not computing statistics (see distributions_stats.py).
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from common import percentiles, table  # noqa: E402
+
+TENSORS = 161
+STEPS = 2000
+TAGS = ("weights", "gradients", "updates")
+REQUESTS = 10
+
+
+def synthetic_step(rng: np.random.Generator, level: np.ndarray):
+    from modellens.distributions import Distributions
+    from modellens.distributions.stats import BINS, Stats
+
+    counts = np.zeros((TENSORS, 5), dtype=np.int64)
+    counts[:, 0] = 2048
+    spread = level * np.exp(rng.normal(0, 0.05, TENSORS))
+    values = np.stack([-3 * spread, 3 * spread, rng.normal(0, 0.01, TENSORS) * spread, spread, spread * 45], axis=1)
+    percentiles = np.outer(spread, [-2.3, -1.6, -0.7, 0, 0.7, 1.6, 2.3])
+    centre = np.exp(-0.5 * np.linspace(-3, 3, BINS) ** 2)
+    histograms = rng.poisson(np.outer(np.full(TENSORS, 2048 / centre.sum()), centre)).astype(np.int64)
+    return Distributions(
+        names=[f"layer{t // 4}.block{t % 4}.weight" for t in range(TENSORS)],
+        shapes=[(256, 8)] * TENSORS,
+        dtypes=["float32"] * TENSORS,
+        stats=Stats(counts, values, percentiles, histograms),
+        extras={"update_ratio": np.full(TENSORS, 1e-3)},
+    )
+
+
+def write_logs(logdir: Path) -> None:
+    import modellens
+    from modellens import distributions
+
+    rng = np.random.default_rng(0)
+    level = np.full(TENSORS, 0.05)
+    with modellens.Writer(logdir / "big") as writer:
+        for step in range(STEPS):
+            level = level * np.exp(rng.normal(0, 0.01, TENSORS))
+            for tag in TAGS:
+                writer._write(distributions.encode(tag, synthetic_step(rng, level)), step, None)
+            writer.histogram("reference/histogram", rng.normal(size=2048), step=step)
+
+
+def timed(get, path: str, params: dict) -> tuple[float, float]:
+    samples = []
+    for _ in range(REQUESTS):
+        start = time.perf_counter()
+        response = get(path, query_string=params)
+        response.get_data()
+        samples.append(time.perf_counter() - start)
+        assert response.status_code == 200, response.get_data(as_text=True)[:200]
+    return percentiles(samples)
+
+
+def main() -> str:
+    from tensorboard.backend import application
+    from tensorboard.plugins import base_plugin
+    from tensorboard.plugins.histogram import histograms_plugin
+    from werkzeug.test import Client
+
+    from harness import Served
+
+    rows = []
+    with tempfile.TemporaryDirectory() as directory:
+        logdir = Path(directory)
+        write_logs(logdir)
+        for kind in ("rust", "python"):
+            served = Served(logdir, kind)
+            served.wait_for(
+                lambda: len(served.json("/distributions/series", run="big", tag="updates")["steps"]) == STEPS,
+                timeout=300,
+            )
+            provider = served.client.application._data_provider
+            context = base_plugin.TBContext(data_provider=provider, logdir=str(logdir))
+            reference = Client(application.TensorBoardWSGI([histograms_plugin.HistogramsPlugin(context)], data_provider=provider))
+            base = "/data/plugin/modellens/distributions"
+            cases = [
+                ("heatmap: series, one metric", served.client.get, f"{base}/series", {"run": "big", "tag": "gradients", "metric": "norm"}),
+                ("one tensor, every step", served.client.get, f"{base}/tensor", {"run": "big", "tag": "gradients", "name": "layer20.block0.weight"}),
+                ("one step, every tensor", served.client.get, f"{base}/step", {"run": "big", "tag": "gradients", "step": 1000}),
+                ("verdicts of the run", served.client.get, f"{base}/verdicts", {"run": "big"}),
+                ("TensorBoard histograms, one tag (reference)", reference.get, "/data/plugin/histograms/histograms", {"run": "big", "tag": "reference/histogram"}),
+            ]
+            for name, get, path, params in cases:
+                first = time.perf_counter()
+                get(path, query_string=params).get_data()
+                first = time.perf_counter() - first
+                p50, p95 = timed(get, path, params)
+                rows.append([kind, name, f"{first * 1000:.0f} ms", f"{p50 * 1000:.0f} ms", f"{p95 * 1000:.0f} ms"])
+            served.close()
+    return table(
+        f"Training health routes, {len(TAGS)} tags × {TENSORS} tensors × {STEPS} steps ({REQUESTS} requests each, in-process)",
+        ["data provider", "route", "first (uncached)", "p50", "p95"],
+        rows,
+    )
+
+
+if __name__ == "__main__":
+    print(main())
