@@ -127,6 +127,8 @@ class KindReader:
     def _is_ours(self, run: str, tag: str, content: bytes) -> bool:
         try:
             return self._source.accepts(content)
+        except _metadata.NewerVersion:
+            return False
         except _metadata.UnreadableRecord as reason:
             self._warn_once(("series", run, tag), "Skipping the ModelLens series %s/%s: %s", run, tag, reason)
             return False

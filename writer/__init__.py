@@ -14,9 +14,16 @@ if TYPE_CHECKING:
     from modellens._writer import Writer
 
 
+_SUBMODULES = ("torch", "keras", "distributions", "confusion_matrix")
+
+
 def __getattr__(name: str) -> Any:
     if name == "Writer":
         from modellens._writer import Writer
 
         return Writer
+    if name in _SUBMODULES:  # integrations import their framework only when used
+        import importlib
+
+        return importlib.import_module(f"modellens.{name}")
     raise AttributeError(f"module 'modellens' has no attribute {name!r}")

@@ -22,6 +22,10 @@ class UnreadableRecord(ValueError):
     """Raised by decoders for data that is not ModelLens's, or too new, or malformed."""
 
 
+class NewerVersion(UnreadableRecord):
+    """Data of a newer format than this code reads (already logged once by ``check_version``)."""
+
+
 def kind_number(kind_name: str) -> int:
     return _proto.KIND.values_by_name[kind_name].number
 
@@ -61,4 +65,4 @@ def check_version(data: "_proto.PluginData", newest: int) -> None:
             data.version,
             newest,
         )
-    raise UnreadableRecord(f"version {data.version} is newer than {newest}")
+    raise NewerVersion(f"version {data.version} is newer than {newest}")
