@@ -23,8 +23,9 @@ REDRAWS = 12
 
 
 def main() -> str:
-    import modellens
     from playwright.sync_api import sync_playwright
+
+    import modellens
 
     with tempfile.TemporaryDirectory() as directory:
         logdir = Path(directory)
@@ -57,7 +58,11 @@ def main() -> str:
         [f"redraw on normalization change, p50 of {len(redraws)}", f"{p50:.0f} ms", f"{p50 / 100:.2f}× the goal"],
         [f"redraw on normalization change, p95 of {len(redraws)}", f"{p95:.0f} ms", f"{p95 / 100:.2f}× the goal"],
     ]
-    return table(f"Browser: drawing a {CLASSES} × {CLASSES} matrix (headless Chromium, 100 ms goal)", ["what", "time", "vs goal"], rows)
+    return table(
+        f"Browser: drawing a {CLASSES} × {CLASSES} matrix (headless Chromium, 100 ms goal)",
+        ["what", "time", "vs goal"],
+        rows,
+    )
 
 
 if __name__ == "__main__":

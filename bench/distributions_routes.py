@@ -90,14 +90,36 @@ def main() -> str:
             )
             provider = served.client.application._data_provider
             context = base_plugin.TBContext(data_provider=provider, logdir=str(logdir))
-            reference = Client(application.TensorBoardWSGI([histograms_plugin.HistogramsPlugin(context)], data_provider=provider))
+            reference = Client(
+                application.TensorBoardWSGI([histograms_plugin.HistogramsPlugin(context)], data_provider=provider)
+            )
             base = "/data/plugin/modellens/distributions"
             cases = [
-                ("heatmap: series, one metric", served.client.get, f"{base}/series", {"run": "big", "tag": "gradients", "metric": "norm"}),
-                ("one tensor, every step", served.client.get, f"{base}/tensor", {"run": "big", "tag": "gradients", "name": "layer20.block0.weight"}),
-                ("one step, every tensor", served.client.get, f"{base}/step", {"run": "big", "tag": "gradients", "step": 1000}),
+                (
+                    "heatmap: series, one metric",
+                    served.client.get,
+                    f"{base}/series",
+                    {"run": "big", "tag": "gradients", "metric": "norm"},
+                ),
+                (
+                    "one tensor, every step",
+                    served.client.get,
+                    f"{base}/tensor",
+                    {"run": "big", "tag": "gradients", "name": "layer20.block0.weight"},
+                ),
+                (
+                    "one step, every tensor",
+                    served.client.get,
+                    f"{base}/step",
+                    {"run": "big", "tag": "gradients", "step": 1000},
+                ),
                 ("verdicts of the run", served.client.get, f"{base}/verdicts", {"run": "big"}),
-                ("TensorBoard histograms, one tag (reference)", reference.get, "/data/plugin/histograms/histograms", {"run": "big", "tag": "reference/histogram"}),
+                (
+                    "TensorBoard histograms, one tag (reference)",
+                    reference.get,
+                    "/data/plugin/histograms/histograms",
+                    {"run": "big", "tag": "reference/histogram"},
+                ),
             ]
             for name, get, path, params in cases:
                 first = time.perf_counter()

@@ -17,7 +17,12 @@ def events_of(size: int) -> list[event_pb2.Event]:
     payload = os.urandom(size)
     count = max(2, TOTAL_MB * 2**20 // size)
     return [
-        event_pb2.Event(step=i, summary=summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag="blob", tensor={"string_val": [payload], "dtype": 7})]))
+        event_pb2.Event(
+            step=i,
+            summary=summary_pb2.Summary(
+                value=[summary_pb2.Summary.Value(tag="blob", tensor={"string_val": [payload], "dtype": 7})]
+            ),
+        )
         for i in range(count)
     ]
 
@@ -63,6 +68,7 @@ def main() -> str:
         total = sum(e.ByteSize() for e in events) / 2**20
         speeds = []
         for name, run in peers:
+
             def once():
                 with tempfile.TemporaryDirectory() as logdir:
                     run(logdir, events)

@@ -52,6 +52,7 @@ def main() -> str:
     from tensorboard.backend import application
     from tensorboard.plugins import base_plugin
     from tensorboard.plugins.scalar import scalars_plugin
+
     from harness import Served
 
     rows = []
@@ -61,8 +62,10 @@ def main() -> str:
         for kind in ("rust", "python"):
             served = Served(logdir, kind)
             served.wait_for(
-                lambda: len(served.json("/confusion/series", run="series", tag="val/confusion")["steps"]) == STEPS
-                and served.get("/confusion/step", run="big", tag="val/confusion", step=0).status_code == 200
+                lambda: (
+                    len(served.json("/confusion/series", run="series", tag="val/confusion")["steps"]) == STEPS
+                    and served.get("/confusion/step", run="big", tag="val/confusion", step=0).status_code == 200
+                )
             )
             provider = served.client.application._data_provider
             context = base_plugin.TBContext(data_provider=provider, logdir=str(logdir))
@@ -71,16 +74,38 @@ def main() -> str:
 
             scalar_client = Client(scalars)
             cases = [
-                (f"{STEPS}-step × {CLASSES}-class series", served.client.get, "/data/plugin/modellens/confusion/series", {"run": "series", "tag": "val/confusion"}),
-                (f"one {CLASSES}-class step", served.client.get, "/data/plugin/modellens/confusion/step", {"run": "series", "tag": "val/confusion", "step": 500}),
-                (f"one {BIG} × {BIG} step", served.client.get, "/data/plugin/modellens/confusion/step", {"run": "big", "tag": "val/confusion", "step": 0}),
-                (f"TensorBoard scalars, {STEPS} steps (reference)", scalar_client.get, "/data/plugin/scalars/scalars", {"run": "series", "tag": "loss"}),
+                (
+                    f"{STEPS}-step × {CLASSES}-class series",
+                    served.client.get,
+                    "/data/plugin/modellens/confusion/series",
+                    {"run": "series", "tag": "val/confusion"},
+                ),
+                (
+                    f"one {CLASSES}-class step",
+                    served.client.get,
+                    "/data/plugin/modellens/confusion/step",
+                    {"run": "series", "tag": "val/confusion", "step": 500},
+                ),
+                (
+                    f"one {BIG} × {BIG} step",
+                    served.client.get,
+                    "/data/plugin/modellens/confusion/step",
+                    {"run": "big", "tag": "val/confusion", "step": 0},
+                ),
+                (
+                    f"TensorBoard scalars, {STEPS} steps (reference)",
+                    scalar_client.get,
+                    "/data/plugin/scalars/scalars",
+                    {"run": "series", "tag": "loss"},
+                ),
             ]
             for name, get, path, params in cases:
                 p50, p95 = timed(get, path, params)
                 rows.append([kind, name, f"{p50 * 1000:.0f} ms", f"{p95 * 1000:.0f} ms"])
             served.close()
-    return table(f"Route latency ({REQUESTS} requests each, in-process WSGI)", ["data provider", "route", "p50", "p95"], rows)
+    return table(
+        f"Route latency ({REQUESTS} requests each, in-process WSGI)", ["data provider", "route", "p50", "p95"], rows
+    )
 
 
 if __name__ == "__main__":

@@ -47,9 +47,7 @@ def train_run(
     x_train, x_val, y_train, y_val = train_test_split(
         x, digits.target, test_size=0.3, random_state=seed, stratify=digits.target
     )
-    model = MLPClassifier(
-        hidden_layer_sizes=(32,), learning_rate_init=learning_rate, batch_size=64, random_state=seed
-    )
+    model = MLPClassifier(hidden_layer_sizes=(32,), learning_rate_init=learning_rate, batch_size=64, random_state=seed)
     classes = np.arange(10)
     epoch_iter = range(epochs)
     if progress:

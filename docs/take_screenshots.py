@@ -27,7 +27,9 @@ def main() -> None:
             frame.locator(f"{HEATMAP}[data-run='mlp_lr0.0003'][data-tag='val/confusion']").wait_for()
             frame.get_by_label("normalize").select_option("true")
             canvas = frame.locator(HEATMAP)
-            left, top, cell = (float(v) for v in canvas.evaluate("c => [c.dataset.left, c.dataset.top, c.dataset.cell]"))
+            left, top, cell = (
+                float(v) for v in canvas.evaluate("c => [c.dataset.left, c.dataset.top, c.dataset.cell]")
+            )
             canvas.hover(position={"x": left + 9.5 * cell, "y": top + 5.5 * cell})  # five → nine
             page.wait_for_timeout(300)
             page.screenshot(path=str(ROOT / "docs" / "confusion-matrix.png"))

@@ -54,7 +54,7 @@ class Source:
     data_class: int = summary_pb2.DATA_CLASS_TENSOR
 
     @classmethod
-    def kind(cls, module: ModuleType) -> "Source":
+    def kind(cls, module: ModuleType) -> Source:
         """A ModelLens kind module (``KIND``, ``VERSION``, ``DATA_CLASS``, ``decode``)."""
         number = _metadata.kind_number(module.KIND)
 

@@ -16,7 +16,8 @@ from tensorboard import errors
 from werkzeug import wrappers
 
 from modellens import distributions
-from modellens.distributions import health, series as series_module
+from modellens.distributions import health
+from modellens.distributions import series as series_module
 from modellens.distributions import tensorboard_histograms as legacy
 from modellens.distributions.series import COUNTS, PERCENTILE_NAMES, TagSeries
 from modellens.distributions.stats import PERCENTILES
@@ -105,7 +106,9 @@ class DistributionsRoutes(KindRoutes):
     def _is_legacy(self, ctx, experiment_id: str, run: str, tag: str) -> bool:
         if tag != legacy.TAG:
             return False
-        return run in self.legacy.tags(ctx, experiment_id) and tag not in self.reader.tags(ctx, experiment_id).get(run, [])
+        return run in self.legacy.tags(ctx, experiment_id) and tag not in self.reader.tags(ctx, experiment_id).get(
+            run, []
+        )
 
     def _legacy_steps(self, ctx, experiment_id: str, run: str) -> tuple[Hashable, Iterator[tuple[int, float, Any]]]:
         """The run's standard histograms, one ``Distributions`` per step (one tensor per tag)."""
@@ -139,7 +142,7 @@ class DistributionsRoutes(KindRoutes):
             self._cache.put(key, version, cached, cached.nbytes)
         return cached
 
-    def histograms(self, ctx, experiment_id: str, run: str, tag: str) -> "HistogramCube":
+    def histograms(self, ctx, experiment_id: str, run: str, tag: str) -> HistogramCube:
         """Every histogram of a tag as one ``[steps, tensors, bins]`` array in the narrowest
         unsigned type, built on the first request for one of its tensors and cached: reading one
         tensor over every step otherwise decompresses every record."""
@@ -200,9 +203,19 @@ class DistributionsRoutes(KindRoutes):
             if not series.present[t, column[0]]:
                 continue
             edges, counts = legacy.edges_and_counts(self.legacy.step(ctx, experiment_id, run, name, step).value)
-            tensors.append({**tensor_info(series, t), **tensor_at(series, t, column[0]), "histogram": counts, "edges": edges})
+            tensors.append(
+                {**tensor_info(series, t), **tensor_at(series, t, column[0]), "histogram": counts, "edges": edges}
+            )
         wall_time = float(series.wall_times[column[0]])
-        return {"run": run, "tag": tag, "step": step, "wall_time": wall_time, "bins": None, "approximate": True, "tensors": tensors}
+        return {
+            "run": run,
+            "tag": tag,
+            "step": step,
+            "wall_time": wall_time,
+            "bins": None,
+            "approximate": True,
+            "tensors": tensors,
+        }
 
     def tensor_body(self, request: wrappers.Request) -> dict[str, Any]:
         ctx, experiment_id, run, tag = self.run_tag(request)
@@ -241,7 +254,10 @@ class DistributionsRoutes(KindRoutes):
         run = query.required(request, "run")
         defaults = health.Thresholds()
         thresholds = health.Thresholds(
-            **{name: query.positive_number(request, name, getattr(defaults, name)) for name in health.Thresholds.names()}
+            **{
+                name: query.positive_number(request, name, getattr(defaults, name))
+                for name in health.Thresholds.names()
+            }
         )
         tags = self._tags_of(ctx, experiment_id).get(run)
         if not tags:
@@ -277,7 +293,7 @@ class HistogramCube:
     counts: np.ndarray  # [steps, tensors, bins], rows in the order of the tag's TagSeries
 
     @classmethod
-    def build(cls, series: TagSeries, steps: Iterator[Step]) -> "HistogramCube":
+    def build(cls, series: TagSeries, steps: Iterator[Step]) -> HistogramCube:
         elements = series.table["elements"]
         largest = float(np.nanmax(elements)) if np.isfinite(elements).any() else 0.0
         dtype = next(t for t in (np.uint8, np.uint16, np.uint32, np.uint64) if largest <= np.iinfo(t).max)

@@ -28,7 +28,9 @@ def integer(request: wrappers.Request, name: str) -> int:
 def choice(request: wrappers.Request, name: str, allowed: tuple[str, ...], default: str) -> str:
     value = request.args.get(name) or default
     if value not in allowed:
-        raise errors.InvalidArgumentError(f"query parameter {name!r} must be one of {', '.join(allowed)}; got {value!r}")
+        raise errors.InvalidArgumentError(
+            f"query parameter {name!r} must be one of {', '.join(allowed)}; got {value!r}"
+        )
     return value
 
 

@@ -58,7 +58,11 @@ class KindRoutes:
 
     # ---- wiring
     def routes(self) -> dict[str, Handler]:
-        base = {f"/{self.slug}/tags": self._tags, f"/{self.slug}/series": self._series, f"/{self.slug}/step": self._step}
+        base = {
+            f"/{self.slug}/tags": self._tags,
+            f"/{self.slug}/series": self._series,
+            f"/{self.slug}/step": self._step,
+        }
         extra = self.extra_routes()
         clash = set(base) & set(extra)
         if clash:

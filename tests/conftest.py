@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -82,3 +83,11 @@ def browser():
         instance = launch_chromium(playwright)
         yield instance
         instance.close()
+
+
+@pytest.fixture(autouse=True)
+def fresh_version_warnings(monkeypatch):
+    """Newer versions warn once per process; each test starts with none warned yet."""
+    from modellens import _metadata
+
+    monkeypatch.setattr(_metadata, "_warned_versions", set())

@@ -35,7 +35,9 @@ class Served:
     def __init__(self, logdir: Path, kind: str) -> None:
         self._ingester = None
         if kind == "python":
-            multiplexer = plugin_event_multiplexer.EventMultiplexer(tensor_size_guidance={"modellens": 0, "histograms": 0})
+            multiplexer = plugin_event_multiplexer.EventMultiplexer(
+                tensor_size_guidance={"modellens": 0, "histograms": 0}
+            )
             multiplexer.AddRunsFromDirectory(str(logdir))
             multiplexer.Reload()
             provider = multiplexer_provider.MultiplexerDataProvider(multiplexer, str(logdir))
@@ -164,5 +166,3 @@ class TensorBoardProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
         self._log.close()
-
-

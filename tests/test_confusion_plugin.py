@@ -10,12 +10,11 @@ from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 from tensorboard.compat.proto import summary_pb2, tensor_pb2, types_pb2
 
 import modellens
+from conftest import EPOCHS, XSS_NAME
+from harness import PROVIDERS, Served
 from modellens import _proto
 from modellens import confusion_matrix as cm
 from modellens.tb_plugin.loader import Loader
-
-from conftest import EPOCHS, XSS_NAME
-from harness import PROVIDERS, Served
 
 
 @pytest.fixture(scope="module", params=PROVIDERS)
@@ -23,8 +22,10 @@ def training_served(request, training):
     logdir, predictions = training
     served = Served(logdir, request.param)
     served.wait_for(
-        lambda: len(served.json("/confusion/series", run="lr_low", tag="val/confusion")["steps"]) == EPOCHS
-        and len(served.json("/confusion/series", run="lr_high", tag="train/confusion")["steps"]) == EPOCHS
+        lambda: (
+            len(served.json("/confusion/series", run="lr_low", tag="val/confusion")["steps"]) == EPOCHS
+            and len(served.json("/confusion/series", run="lr_high", tag="train/confusion")["steps"]) == EPOCHS
+        )
     )
     yield served, predictions
     served.close()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from sklearn.metrics import confusion_matrix as sk_confusion_matrix
-from tensorboard.compat.proto import summary_pb2
 from sklearn.metrics import f1_score, precision_recall_fscore_support
+from tensorboard.compat.proto import summary_pb2
 
 from modellens import _metadata, _proto
 from modellens import confusion_matrix as cm
@@ -38,7 +38,9 @@ def test_round_trip_at_1000_classes_compresses():
     data = cm.counts_from_labels(truth, predicted, labels=np.arange(1000))
     value = cm.encode("t", data)
     assert value.ByteSize() < 1000 * 1000 // 4  # far below even one byte per cell
-    np.testing.assert_array_equal(round_trip(data).counts, sk_confusion_matrix(truth, predicted, labels=np.arange(1000)))
+    np.testing.assert_array_equal(
+        round_trip(data).counts, sk_confusion_matrix(truth, predicted, labels=np.arange(1000))
+    )
 
 
 def test_counts_match_sklearn_for_integer_labels():

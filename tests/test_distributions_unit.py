@@ -51,10 +51,20 @@ def test_a_large_step_is_compressed():
         np.array([b"\xff\xfe not a message"], dtype=object),
         np.array([1.0]),
         np.array([b"a", b"b"], dtype=object),
-        np.array([_proto.DistributionsStep(names=["a"], dtypes=["f"], bins=64, arrays=b"\x01").SerializeToString()], dtype=object),
+        np.array(
+            [_proto.DistributionsStep(names=["a"], dtypes=["f"], bins=64, arrays=b"\x01").SerializeToString()],
+            dtype=object,
+        ),
         np.array([_proto.DistributionsStep(names=["a"], dtypes=[], bins=64).SerializeToString()], dtype=object),
         np.array([_proto.DistributionsStep(names=["a"], dtypes=["f"], bins=0).SerializeToString()], dtype=object),
-        np.array([_proto.DistributionsStep(names=["a"], dtypes=["f"], bins=64, compression=1, arrays=b"zz").SerializeToString()], dtype=object),
+        np.array(
+            [
+                _proto.DistributionsStep(
+                    names=["a"], dtypes=["f"], bins=64, compression=1, arrays=b"zz"
+                ).SerializeToString()
+            ],
+            dtype=object,
+        ),
     ],
 )
 def test_malformed_steps_are_unreadable_records(raw):
@@ -151,7 +161,9 @@ def test_a_healthy_run_has_no_verdict():
     rng = np.random.default_rng(0)
     gradients = tag_series([make_step({n: 0.1 * np.exp(rng.normal(0, 0.1)) for n in LAYERS}) for _ in range(30)])
     weights = tag_series([make_step({n: 5 + 0.01 * i for n in LAYERS}) for i in range(30)])
-    updates = tag_series([make_step({n: 0.01 for n in LAYERS}, extras={"update_ratio": {n: 2e-3 for n in LAYERS}}) for _ in range(30)])
+    updates = tag_series(
+        [make_step({n: 0.01 for n in LAYERS}, extras={"update_ratio": {n: 2e-3 for n in LAYERS}}) for _ in range(30)]
+    )
     assert health.verdicts({"gradients": gradients, "weights": weights, "updates": updates}) == []
 
 
@@ -171,7 +183,9 @@ def test_nonfinite_and_exploding_gradients_give_their_first_step():
     assert set(found) == {"nonfinite", "exploding_gradients"}
     assert found["nonfinite"].first_step == 70 and found["nonfinite"].tensors == [LAYERS[3]]
     assert found["nonfinite"].evidence["at_first_step"]["nan"] == 7
-    assert found["exploding_gradients"].first_step == 60 and found["exploding_gradients"].evidence["ratio"] == pytest.approx(500)
+    assert found["exploding_gradients"].first_step == 60 and found["exploding_gradients"].evidence[
+        "ratio"
+    ] == pytest.approx(500)
 
 
 def test_update_ratios_outside_the_band_and_thresholds_that_move():
@@ -185,10 +199,18 @@ def test_update_ratios_outside_the_band_and_thresholds_that_move():
 
 
 def test_dead_units_and_weights_that_never_change():
-    activations = tag_series([make_step({"relu1": 1.0, "relu2": 1.0}, extras={"dead_fraction": {"relu1": 0.8, "relu2": 0.0}}) for _ in range(5)])
+    activations = tag_series(
+        [
+            make_step({"relu1": 1.0, "relu2": 1.0}, extras={"dead_fraction": {"relu1": 0.8, "relu2": 0.0}})
+            for _ in range(5)
+        ]
+    )
     weights = tag_series([make_step({"a.weight": 3.0, "b.weight": 3.0 + i}) for i in range(5)])
     gradients = tag_series([make_step({"a.weight": 0.1, "b.weight": 0.1}) for _ in range(5)])
-    found = {v.kind: v for v in health.verdicts({"enc/activations": activations, "enc/weights": weights, "enc/gradients": gradients})}
+    found = {
+        v.kind: v
+        for v in health.verdicts({"enc/activations": activations, "enc/weights": weights, "enc/gradients": gradients})
+    }
     assert found["dead_units"].tensors == ["relu1"] and found["dead_units"].tag == "enc/activations"
     assert found["weights_not_updating"].tensors == ["a.weight"]
 

@@ -125,8 +125,15 @@ def trained(tmp_path_factory):
     probe = Probe(x, y)
     initial = {v.path: v.numpy().copy() for v in model.weights}
     keras_board = keras.callbacks.TensorBoard(str(logdir / "keras"), update_freq=3)
-    model.fit(x, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0,
-              callbacks=[probe, keras_board, modellens.keras.Callback(str(logdir / "modellens"), every=3)])
+    model.fit(
+        x,
+        y,
+        batch_size=BATCH,
+        epochs=1,
+        shuffle=False,
+        verbose=0,
+        callbacks=[probe, keras_board, modellens.keras.Callback(str(logdir / "modellens"), every=3)],
+    )
     return model, probe, initial, read_run(logdir / "modellens"), logdir / "keras" / "train"
 
 
@@ -153,7 +160,12 @@ def test_frozen_weights_are_logged_but_have_no_gradients_or_updates(trained):
     _, _, _, records, _ = trained
     trainable = ["first/kernel", "first/bias", "head/kernel", "head/bias"]
     assert at(records, "weights", 3).names == [
-        "first/kernel", "first/bias", "frozen/kernel", "frozen/bias", "head/kernel", "head/bias"
+        "first/kernel",
+        "first/bias",
+        "frozen/kernel",
+        "frozen/bias",
+        "head/kernel",
+        "head/bias",
     ]
     assert at(records, "gradients", 3).names == trainable
     assert at(records, "updates", 3).names == trainable
@@ -165,8 +177,9 @@ def test_updates_are_the_weight_change_of_the_logged_step_with_their_ratio(train
         value = at(records, "updates", step)
         delta = {n: probe.after[step][n] - probe.before[step][n] for n in value.names}
         assert_stats_match(value, delta, rtol=1e-5)
-        ratio = [np.linalg.norm(delta[n]) / np.linalg.norm(probe.before[step][n].astype(np.float64))
-                 for n in value.names]
+        ratio = [
+            np.linalg.norm(delta[n]) / np.linalg.norm(probe.before[step][n].astype(np.float64)) for n in value.names
+        ]
         np.testing.assert_allclose(value.extras["update_ratio"], ratio, rtol=1e-5)
 
 
@@ -202,16 +215,19 @@ def test_steps_per_execution_and_xla_log_the_same_steps_and_values(tmp_path):
     _, reference = fit_logged(tmp_path / "spe1", every=3, jit_compile=False)
     assert steps(reference, "weights") == [0, 3, 6, 9, 12, 15]
     assert steps(reference, "gradients") == steps(reference, "updates") == [3, 6, 9, 12, 15]
-    for name, args in (("spe5_xla", dict(steps_per_execution=5, jit_compile=True)),
-                       ("spe8", dict(steps_per_execution=8)),
-                       ("eager", dict(run_eagerly=True))):
+    for name, args in (
+        ("spe5_xla", dict(steps_per_execution=5, jit_compile=True)),
+        ("spe8", dict(steps_per_execution=8)),
+        ("eager", dict(run_eagerly=True)),
+    ):
         _, records = fit_logged(tmp_path / name, every=3, **args)
         for tag in ("weights", "gradients", "updates"):
             assert steps(records, tag) == steps(reference, tag), (name, tag)
             for (step, got), (_, want) in zip(records[tag], reference[tag]):
                 assert got.names == want.names
-                np.testing.assert_allclose(got.stats.values, want.stats.values, rtol=1e-5, atol=1e-7,
-                                           err_msg=f"{name} {tag} {step}")
+                np.testing.assert_allclose(
+                    got.stats.values, want.stats.values, rtol=1e-5, atol=1e-7, err_msg=f"{name} {tag} {step}"
+                )
                 np.testing.assert_array_equal(got.stats.counts, want.stats.counts)
                 for column in want.extras:
                     np.testing.assert_allclose(got.extras[column], want.extras[column], rtol=1e-5)
@@ -229,8 +245,9 @@ def test_more_logging_steps_than_buffers_in_one_execution_warns_and_keeps_the_la
 def test_default_every_and_jit_auto(tmp_path):
     x, y = data()
     model = build()  # jit_compile="auto"
-    model.fit(x, y, batch_size=1, epochs=2, shuffle=False, verbose=0,
-              callbacks=[modellens.keras.Callback(str(tmp_path))])
+    model.fit(
+        x, y, batch_size=1, epochs=2, shuffle=False, verbose=0, callbacks=[modellens.keras.Callback(str(tmp_path))]
+    )
     records = read_run(tmp_path)
     assert steps(records, "gradients") == [100]  # 128 steps, every=100
     assert steps(records, "weights") == [0, 100]
@@ -242,8 +259,15 @@ def test_gradients_are_those_applied_after_clipping_and_unscaling(tmp_path):
     optimizer = keras.optimizers.SGD(1e-2, clipnorm=clip, loss_scale_factor=64.0)
     model = build(optimizer=optimizer)
     probe = Probe(x, y)
-    model.fit(x, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0,
-              callbacks=[probe, modellens.keras.Callback(str(tmp_path), every=4, log="gradients")])
+    model.fit(
+        x,
+        y,
+        batch_size=BATCH,
+        epochs=1,
+        shuffle=False,
+        verbose=0,
+        callbacks=[probe, modellens.keras.Callback(str(tmp_path), every=4, log="gradients")],
+    )
     records = read_run(tmp_path)
     assert list(records) == ["gradients"] and steps(records, "gradients") == [4, 8]
     for step in (4, 8):
@@ -256,8 +280,15 @@ def test_loss_scale_optimizer_gradients_are_unscaled(tmp_path):
     x, y = data()
     model = build(optimizer=keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(1e-2)))
     probe = Probe(x, y)
-    model.fit(x, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0,
-              callbacks=[probe, modellens.keras.Callback(str(tmp_path), every=4)])
+    model.fit(
+        x,
+        y,
+        batch_size=BATCH,
+        epochs=1,
+        shuffle=False,
+        verbose=0,
+        callbacks=[probe, modellens.keras.Callback(str(tmp_path), every=4)],
+    )
     records = read_run(tmp_path)
     assert steps(records, "gradients") == [4, 8]
     for step in (4, 8):
@@ -271,8 +302,15 @@ def test_gradient_accumulation_counts_real_updates(tmp_path):
     optimizer = keras.optimizers.SGD(1e-2, gradient_accumulation_steps=2)
     model = build(optimizer=optimizer)
     probe = Probe(x, y)
-    model.fit(x, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0,
-              callbacks=[probe, modellens.keras.Callback(str(tmp_path), every=2)])
+    model.fit(
+        x,
+        y,
+        batch_size=BATCH,
+        epochs=1,
+        shuffle=False,
+        verbose=0,
+        callbacks=[probe, modellens.keras.Callback(str(tmp_path), every=2)],
+    )
     records = read_run(tmp_path)
     # 8 micro-batches = 4 updates; update k averages micro-batches 2k-1 and 2k (1-based).
     assert steps(records, "gradients") == steps(records, "updates") == [2, 4]
@@ -313,12 +351,26 @@ def test_a_fit_that_raised_leaves_nothing_behind_for_the_next_callback(tmp_path)
     x, y = data()
     model = build()
     with pytest.raises(RuntimeError, match="boom"):
-        model.fit(x, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0,
-                  callbacks=[modellens.keras.Callback(str(tmp_path / "a"), every=2), Boom()])
+        model.fit(
+            x,
+            y,
+            batch_size=BATCH,
+            epochs=1,
+            shuffle=False,
+            verbose=0,
+            callbacks=[modellens.keras.Callback(str(tmp_path / "a"), every=2), Boom()],
+        )
     assert "apply" in vars(model.optimizer)  # Keras skipped on_train_end
     probe = Probe(x, y)
-    model.fit(x, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0,
-              callbacks=[probe, modellens.keras.Callback(str(tmp_path / "b"), every=4)])
+    model.fit(
+        x,
+        y,
+        batch_size=BATCH,
+        epochs=1,
+        shuffle=False,
+        verbose=0,
+        callbacks=[probe, modellens.keras.Callback(str(tmp_path / "b"), every=4)],
+    )
     records = read_run(tmp_path / "b")
     assert steps(records, "gradients") == [8, 12]  # continues from the 5 steps of the failed fit
     for step in (8, 12):
@@ -330,8 +382,15 @@ def test_a_user_writer_is_flushed_not_closed(tmp_path):
     x, y = data()
     model = build()
     with modellens.Writer(str(tmp_path)) as writer:
-        model.fit(x, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0,
-                  callbacks=[modellens.keras.Callback(writer, every=4, log=("weights",))])
+        model.fit(
+            x,
+            y,
+            batch_size=BATCH,
+            epochs=1,
+            shuffle=False,
+            verbose=0,
+            callbacks=[modellens.keras.Callback(writer, every=4, log=("weights",))],
+        )
         assert steps(read_run(tmp_path), "weights") == [0, 4, 8]  # on disk: flushed at train end
         writer.distributions("weights", model, step=9)  # still open
     assert steps(read_run(tmp_path), "weights") == [0, 4, 8, 9]

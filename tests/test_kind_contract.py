@@ -13,10 +13,8 @@ import pytest
 from tensorboard.compat.proto import summary_pb2, tensor_pb2, types_pb2
 
 import modellens
-from modellens import _metadata, _proto
-from modellens import confusion_matrix, distributions
-
 from harness import PROVIDERS, Served
+from modellens import _metadata, _proto, confusion_matrix, distributions
 
 
 @dataclass(frozen=True)
@@ -51,7 +49,9 @@ KINDS = [
 ]
 
 
-def record(kind: Kind, tag: str, *, version: int | None = None, tensor: tensor_pb2.TensorProto) -> summary_pb2.Summary.Value:
+def record(
+    kind: Kind, tag: str, *, version: int | None = None, tensor: tensor_pb2.TensorProto
+) -> summary_pb2.Summary.Value:
     metadata = _metadata.summary_metadata(kind.module.KIND, version or kind.module.VERSION, kind.module.DATA_CLASS)
     return summary_pb2.Summary.Value(tag=tag, metadata=metadata, tensor=tensor)
 
@@ -90,13 +90,17 @@ def test_healthy_steps_survive_every_malformed_record(tmp_path, kind, provider, 
     200 with the healthy steps, the bad step is a 404, and a warning says why."""
     bad = malformed_tensors(kind)
     with modellens.Writer(tmp_path / "run") as writer:
-        for index, (name, tensor) in enumerate(bad.items()):
+        for index, tensor in enumerate(bad.values()):
             tag = f"bad{index}"
             kind.write(writer, tag, 0)
             writer._write(record(kind, tag, tensor=tensor), 1, None)
             kind.write(writer, tag, 2)
         kind.write(writer, "future", 0)
-        writer._write(record(kind, "future", version=kind.module.VERSION + 1, tensor=malformed_tensors(kind)["no string"]), 1, None)
+        writer._write(
+            record(kind, "future", version=kind.module.VERSION + 1, tensor=malformed_tensors(kind)["no string"]),
+            1,
+            None,
+        )
     served = Served(tmp_path, provider)
     tags = [f"bad{i}" for i in range(len(bad))]
     with caplog.at_level("WARNING"):
@@ -117,8 +121,7 @@ def test_healthy_steps_survive_every_malformed_record(tmp_path, kind, provider, 
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
-def test_a_newer_version_is_skipped_with_one_warning(tmp_path, kind, provider, caplog, monkeypatch):
-    monkeypatch.setattr(_metadata, "_warned_versions", set())  # "once per process": start afresh
+def test_a_newer_version_is_skipped_with_one_warning(tmp_path, kind, provider, caplog):
     with modellens.Writer(tmp_path / "run") as writer:
         kind.write(writer, "now", 0)
         value = record(kind, "later", version=kind.module.VERSION + 1, tensor=malformed_tensors(kind)["no string"])
@@ -151,7 +154,9 @@ def test_a_truncated_last_record_is_ignored(tmp_path, kind, provider):
         for step in range(3):
             kind.write(writer, "t", step)
     (path,) = (tmp_path / "run").iterdir()
-    payload = summary_pb2.Summary(value=[record(kind, "t", tensor=malformed_tensors(kind)["garbage message"])]).SerializeToString()
+    payload = summary_pb2.Summary(
+        value=[record(kind, "t", tensor=malformed_tensors(kind)["garbage message"])]
+    ).SerializeToString()
     with open(path, "ab") as handle:  # a writer mid-record: header and half the data
         handle.write(struct.pack("<Q", len(payload) + 10) + b"\0\0\0\0" + payload[: len(payload) // 2])
     served = Served(tmp_path, provider)
@@ -171,7 +176,10 @@ def test_bad_requests_get_400_or_404(tmp_path, kind, provider):
         ("series", {"tag": "t"}, 400),
         ("series", {"run": "run"}, 400),
         ("step", {"run": "run", "tag": "t"}, 400),
-        *[("step", {"run": "run", "tag": "t", "step": bad}, 400) for bad in ("abc", "1.5", "+1", " 1", "01", "١", "１", "1e0")],
+        *[
+            ("step", {"run": "run", "tag": "t", "step": bad}, 400)
+            for bad in ("abc", "1.5", "+1", " 1", "01", "١", "１", "1e0")
+        ],
         ("step", {"run": "run", "tag": "t", "step": "-1"}, 404),
         ("step", {"run": "run", "tag": "t", "step": "99999999999999999999999"}, 404),
         ("series", {"run": "nope", "tag": "t"}, 404),

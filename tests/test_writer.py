@@ -77,7 +77,9 @@ def test_writes_through_a_tensorboardx_writer_keeping_data_class(tmp_path):
         writer.confusion_matrix("c", ["x", "y"], ["y", "y"], step=3)
     assert len(list(tmp_path.iterdir())) == 1
     accumulator = accumulate(tmp_path)
-    assert accumulator.SummaryMetadata("c").data_class == summary_pb2.DATA_CLASS_TENSOR  # survived tensorboardX's older protos
+    assert (
+        accumulator.SummaryMetadata("c").data_class == summary_pb2.DATA_CLASS_TENSOR
+    )  # survived tensorboardX's older protos
     (step,) = modellens_steps(tmp_path, "c")
     assert step.class_names == ["x", "y"]
     tbx_writer.close()

@@ -16,7 +16,7 @@ from tensorboard.compat.proto import event_pb2
 
 _FLUSH = object()
 _CLOSE = object()
-_open_writers: "weakref.WeakSet[EventFileWriter]" = weakref.WeakSet()
+_open_writers: weakref.WeakSet[EventFileWriter] = weakref.WeakSet()
 _file_counter = 0
 _counter_lock = threading.Lock()
 
@@ -47,8 +47,7 @@ def event_file_name(filename_suffix: str = "") -> str:
         _file_counter += 1
         counter = _file_counter
     return (
-        f"events.out.tfevents.{int(time.time()):010d}.{socket.gethostname()}."
-        f"{os.getpid()}.{counter}{filename_suffix}"
+        f"events.out.tfevents.{int(time.time()):010d}.{socket.gethostname()}.{os.getpid()}.{counter}{filename_suffix}"
     )
 
 
@@ -65,7 +64,7 @@ class EventFileWriter:
         self.path = os.path.join(logdir, event_file_name(filename_suffix))
         self._file = open(self.path, "wb")
         self._flush_secs = flush_secs
-        self._queue: "queue.Queue[object]" = queue.Queue(maxsize=256)
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=256)
         self._error: BaseException | None = None
         self._closed = False
         self._lock = threading.Lock()  # makes "check, then queue" atomic against close()

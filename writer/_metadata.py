@@ -39,7 +39,7 @@ def summary_metadata(kind_name: str, version: int, data_class: int) -> summary_p
     return metadata
 
 
-def parse_plugin_data(content: bytes) -> "_proto.PluginData":
+def parse_plugin_data(content: bytes) -> _proto.PluginData:
     """Parses a record's plugin content; raises ``UnreadableRecord`` for broken data."""
     try:
         data = _proto.PluginData.FromString(content)
@@ -50,7 +50,7 @@ def parse_plugin_data(content: bytes) -> "_proto.PluginData":
     return data
 
 
-def check_version(data: "_proto.PluginData", newest: int) -> None:
+def check_version(data: _proto.PluginData, newest: int) -> None:
     """Raises ``UnreadableRecord`` for a version newer than ``newest``, logging it once per
     process and kind, as TensorBoard's own plugins do."""
     if data.version <= newest:

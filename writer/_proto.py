@@ -43,9 +43,7 @@ _F = descriptor_pb2.FieldDescriptorProto
 
 
 def _file_descriptor() -> descriptor_pb2.FileDescriptorProto:
-    fdp = descriptor_pb2.FileDescriptorProto(
-        name="modellens/plugin_data.proto", package="modellens", syntax="proto3"
-    )
+    fdp = descriptor_pb2.FileDescriptorProto(name="modellens/plugin_data.proto", package="modellens", syntax="proto3")
 
     def enum(name: str, values: list[str]) -> None:
         e = fdp.enum_type.add(name=name)

@@ -68,9 +68,7 @@ class Writer:
             wall_time,
         )
 
-    def histogram(
-        self, tag: str, values: Any, *, step: int, bins: int = 30, wall_time: float | None = None
-    ) -> None:
+    def histogram(self, tag: str, values: Any, *, step: int, bins: int = 30, wall_time: float | None = None) -> None:
         """A histogram in TensorBoard's own format (Histograms and Distributions tabs).
 
         Non-finite values cannot be placed in buckets and are left out; use the ModelLens
@@ -180,7 +178,7 @@ class Writer:
             self._closed = True
             self._sink.close()
 
-    def __enter__(self) -> "Writer":
+    def __enter__(self) -> Writer:
         return self
 
     def __exit__(self, *exc_info: Any) -> None:

@@ -47,8 +47,7 @@ def _check_class_names(class_names: Any, num_classes: int | None) -> list[str] |
     names = _packing.check_names(class_names, "class_names")
     if num_classes is not None and len(names) != num_classes:
         raise ValueError(
-            f"class_names has {len(names)} entries but there are {num_classes} classes; "
-            "give exactly one name per class"
+            f"class_names has {len(names)} entries but there are {num_classes} classes; give exactly one name per class"
         )
     return names
 
@@ -83,9 +82,7 @@ def _labels_of(raw: Any, argument: str) -> _Labels:
             raise ValueError(f"{argument} contains NaN or Inf scores; fix the model's output before logging")
         return _Labels(np.argmax(values, axis=1), score_columns=values.shape[1])
     if values.ndim != 1:
-        raise ValueError(
-            f"{argument} must be 1-D labels or 2-D [samples, classes] scores; got shape {values.shape}"
-        )
+        raise ValueError(f"{argument} must be 1-D labels or 2-D [samples, classes] scores; got shape {values.shape}")
     if values.dtype.kind == "f":
         if not np.all(np.isfinite(values)):
             raise ValueError(f"{argument} contains NaN or Inf; labels must be finite")
@@ -111,7 +108,9 @@ def _decode_labels(values: list[bytes], argument: str) -> np.ndarray:
     try:
         return np.array([v.decode("utf-8") for v in values])
     except UnicodeDecodeError as error:
-        raise ValueError(f"{argument} holds bytes labels that are not UTF-8 text ({error.reason}); decode them first") from None
+        raise ValueError(
+            f"{argument} holds bytes labels that are not UTF-8 text ({error.reason}); decode them first"
+        ) from None
 
 
 def _check_class_count(num_classes: int, source: str) -> None:
@@ -135,8 +134,7 @@ def _index_into(values: np.ndarray, labels: np.ndarray, argument: str) -> np.nda
     if np.any(missing):
         bad = values[np.argmax(missing)]
         raise ValueError(
-            f"{argument} contains the label {bad.item()!r}, which is not in labels; "
-            "add it to labels (or class_names)"
+            f"{argument} contains the label {bad.item()!r}, which is not in labels; add it to labels (or class_names)"
         )
     return order[clipped]
 
@@ -180,7 +178,9 @@ def counts_from_labels(
             side.values = _name_score_columns(side, argument, label_array, "labels")
         elif any_text:
             if names is None:
-                raise ValueError(f"{argument} holds scores and the other side strings; give class_names in column order")
+                raise ValueError(
+                    f"{argument} holds scores and the other side strings; give class_names in column order"
+                )
             side.values = _name_score_columns(side, argument, np.array(names), "class_names")
     truth, predicted = sides["y_true"].values, sides["y_pred"].values
     if label_array is not None:
@@ -214,8 +214,7 @@ def counts_from_labels(
             num_classes = len(names)
             if largest >= num_classes:
                 raise ValueError(
-                    f"a label is {largest} but class_names has only {num_classes} entries; "
-                    "give one name per class"
+                    f"a label is {largest} but class_names has only {num_classes} entries; give one name per class"
                 )
         elif largest >= MAX_INFERRED_CLASSES:
             raise ValueError(

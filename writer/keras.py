@@ -27,7 +27,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-__all__ = ["Callback", "LOGS", "MAX_SLOTS"]
+__all__ = ["Callback", "LOGS", "MAX_SLOTS"]  # noqa: F822 (Callback is made on first access)
 
 #: What the callback can log, in the order it writes them at one step.
 LOGS = ("weights", "gradients", "updates")
@@ -89,10 +89,7 @@ def _check_target(target: Any) -> tuple[Any, str | None]:
         if not logdir:
             raise ValueError("target is an empty path; give a log directory such as 'logs/run1'")
         return None, logdir
-    raise TypeError(
-        "target must be a log directory (str or path) or a modellens.Writer, "
-        f"got {type(target).__name__}"
-    )
+    raise TypeError(f"target must be a log directory (str or path) or a modellens.Writer, got {type(target).__name__}")
 
 
 def _unique_names(variables: Iterable[Any]) -> list[str]:
@@ -138,8 +135,9 @@ class _Capture:
     inside one execution are all kept.
     """
 
-    def __init__(self, tf: Any, model: Any, optimizer: Any, every: int, log: tuple[str, ...], slots: int,
-                 snapshot_weights: bool) -> None:
+    def __init__(
+        self, tf: Any, model: Any, optimizer: Any, every: int, log: tuple[str, ...], slots: int, snapshot_weights: bool
+    ) -> None:
         self.tf = tf
         self.optimizer = optimizer
         self.every = every
@@ -157,8 +155,9 @@ class _Capture:
         def buffers(variables: list[Any], what: str) -> list[list[Any]]:
             return [
                 [
-                    tf.Variable(tf.zeros(v.shape, dtype=_tf_dtype(tf, v)), trainable=False,
-                                name=f"modellens_{what}_{i}_{j}")
+                    tf.Variable(
+                        tf.zeros(v.shape, dtype=_tf_dtype(tf, v)), trainable=False, name=f"modellens_{what}_{i}_{j}"
+                    )
                     for j, v in enumerate(variables)
                 ]
                 for i in range(slots)
@@ -221,7 +220,8 @@ class _Capture:
         def apply(grads: Any, trainable_variables: Any = None) -> Any:
             grads = list(grads)
             variables = (
-                list(trainable_variables) if trainable_variables is not None
+                list(trainable_variables)
+                if trainable_variables is not None
                 else list(getattr(self.optimizer, "_trainable_variables", []) or [])
             )
             rows = [(j, v, g) for j, v, g in self._rows(variables, grads) if g is not None]
@@ -245,7 +245,7 @@ class _Capture:
                 scale = getattr(self.optimizer, "loss_scale_factor", None)
 
                 def grads_now(i: int) -> None:
-                    for j, v, g in rows:
+                    for j, _, g in rows:
                         g = tf.convert_to_tensor(g)
                         if scale is not None:
                             g = g / scale

@@ -29,7 +29,7 @@ MAX_RANK = 32
 #: Per-tensor scalar columns the integrations write; any other identifier is allowed too.
 KNOWN_EXTRAS = ("update_ratio", "dead_fraction")
 
-__all__ = ["Distributions", "Stats", "from_input", "encode", "decode", "KIND", "VERSION", "DATA_CLASS"]
+__all__ = ["BINS", "Distributions", "Stats", "from_input", "encode", "decode", "KIND", "VERSION", "DATA_CLASS"]
 
 
 @dataclass(frozen=True)
@@ -61,8 +61,7 @@ def _named_tensors(tensors: Any) -> list[tuple[str, Any]]:
     if isinstance(tensors, Mapping):
         return list(tensors.items())
     raise TypeError(
-        "tensors must be a mapping name → tensor, a torch.nn.Module or a Keras model; "
-        f"got {type(tensors).__name__}"
+        f"tensors must be a mapping name → tensor, a torch.nn.Module or a Keras model; got {type(tensors).__name__}"
     )
 
 

@@ -97,7 +97,11 @@ def nonfinite(tag: str, series: TagSeries) -> list[Verdict]:
             last_step=last,
             message=f"NaN/Inf in {len(names)} {tag} tensor{'s' if len(names) != 1 else ''} from step {first}"
             f" (first: {names[0]})",
-            evidence={"at_first_step": at_first, "steps": int(len(columns)), "first_tensors": [series.names[t] for t in np.flatnonzero(cells[:, first_column])][:10]},
+            evidence={
+                "at_first_step": at_first,
+                "steps": int(len(columns)),
+                "first_tensors": [series.names[t] for t in np.flatnonzero(cells[:, first_column])][:10],
+            },
         )
     ]
 

@@ -55,7 +55,9 @@ def step_columns(data: Distributions) -> dict[str, np.ndarray]:
     nonfinite = np.where((counts[:, 2:5] < 0).any(axis=1), np.nan, counts[:, 2:5].sum(axis=1)).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         zero_fraction = np.where((elements > 0) & (counts[:, 1] >= 0), counts[:, 1] / elements, np.nan)
-    columns = {name: np.where(counts[:, i] < 0, np.nan, counts[:, i]).astype(np.float64) for i, name in enumerate(COUNTS)}
+    columns = {
+        name: np.where(counts[:, i] < 0, np.nan, counts[:, i]).astype(np.float64) for i, name in enumerate(COUNTS)
+    }
     columns.update(
         min=values[:, 0],
         max=values[:, 1],

@@ -55,7 +55,9 @@ def empty_stats(count: int) -> Stats:
 
 
 def concatenate(parts: Sequence[Stats]) -> Stats:
-    return Stats(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("counts", "values", "percentiles", "histograms")))
+    return Stats(
+        *(np.concatenate([getattr(p, f) for p in parts]) for f in ("counts", "values", "percentiles", "histograms"))
+    )
 
 
 def select(stats: Stats, order: Sequence[int]) -> Stats:
@@ -70,7 +72,11 @@ def percentiles_from_fine(fine: np.ndarray, low: np.ndarray, high: np.ndarray) -
     total = fine.sum(axis=1)
     cumulative = np.cumsum(fine, axis=1)
     ranks = np.rint(np.outer(np.maximum(total - 1, 0), np.asarray(PERCENTILES) / 100.0)).astype(np.int64)
-    bins = np.stack([np.searchsorted(row, r, side="right") for row, r in zip(cumulative, ranks)]) if len(fine) else np.zeros((0, len(PERCENTILES)), np.int64)
+    bins = (
+        np.stack([np.searchsorted(row, r, side="right") for row, r in zip(cumulative, ranks)])
+        if len(fine)
+        else np.zeros((0, len(PERCENTILES)), np.int64)
+    )
     width = (high - low) / FINE_BINS
     values = low[:, None] + (np.minimum(bins, FINE_BINS - 1) + 0.5) * width[:, None]
     values = np.clip(values, low[:, None], high[:, None])
@@ -79,7 +85,12 @@ def percentiles_from_fine(fine: np.ndarray, low: np.ndarray, high: np.ndarray) -
 
 
 def finish(
-    counts: np.ndarray, total: np.ndarray, total_squares: np.ndarray, low: np.ndarray, high: np.ndarray, fine: np.ndarray,
+    counts: np.ndarray,
+    total: np.ndarray,
+    total_squares: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    fine: np.ndarray,
     centred_squares: np.ndarray | None = None,
 ) -> Stats:
     """Derives ``Stats`` from per-tensor sums over the finite values (shared by both paths).

@@ -68,7 +68,9 @@ def edges_and_counts(buckets: np.ndarray) -> tuple[list[float], list[float]]:
 def as_distributions(named_buckets: list[tuple[str, np.ndarray]]) -> Distributions:
     """One step of several histogram tags as a ``Distributions`` (one tensor per tag)."""
     rows = [stats_of(buckets) for _, buckets in named_buckets]
-    stats = Stats(*(np.concatenate([getattr(r, f) for r in rows]) for f in ("counts", "values", "percentiles", "histograms")))
+    stats = Stats(
+        *(np.concatenate([getattr(r, f) for r in rows]) for f in ("counts", "values", "percentiles", "histograms"))
+    )
     return Distributions(
         names=[name for name, _ in named_buckets],
         shapes=[()] * len(named_buckets),
