@@ -21,6 +21,7 @@ frontend-deps:
 	cd frontend && npm ci --no-audit --no-fund --loglevel=error
 
 demo: venv frontend-deps
+	$(PIP) install --quiet '$(TORCH_SPEC)'
 	$(PIP) install --quiet -e '.[demo]'
 	@if ! ls demo_logs/*/events.out.tfevents.* >/dev/null 2>&1; then $(PY) demo_logs/generate.py; fi
 	@echo "ModelLens demo: open http://localhost:$(PORT)/#modellens"
@@ -33,6 +34,8 @@ chromium:
 test: venv chromium frontend-deps
 	$(PIP) install --quiet '$(TORCH_SPEC)'
 	$(PIP) install --quiet -e '.[test]'
+	$(VENV)/bin/ruff check writer tb_plugin tests bench demo_logs docs setup.py
+	$(VENV)/bin/ruff format --check writer tb_plugin tests bench demo_logs docs setup.py
 	cd frontend && npm run --silent typecheck && npm test --silent
 	$(PY) -m pytest tests
 

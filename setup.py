@@ -54,7 +54,7 @@ setup(
     extras_require={
         "torch": ["torch>=2.0"],
         "keras": ["tensorflow-cpu>=2.16", "keras>=3"],
-        "demo": ["scikit-learn>=1.2", "tqdm>=4.60"],
+        "demo": ["scikit-learn>=1.2", "tqdm>=4.60", "torch>=2.0", "tensorflow-cpu>=2.16", "keras>=3"],
         "test": [
             "pytest>=7",
             "playwright>=1.40",
@@ -64,6 +64,7 @@ setup(
             "tensorboardX>=2.6",
             "tensorflow-cpu>=2.16",
             "matplotlib>=3.5",
+            "ruff>=0.6",
         ],
     },
     entry_points={"tensorboard_plugins": ["modellens = modellens.tb_plugin.loader:Loader"]},

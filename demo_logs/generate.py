@@ -1,9 +1,10 @@
 """Regenerates ModelLens's demo logs from real training runs.
 
-A small multi-layer perceptron (scikit-learn's ``MLPClassifier``) learns the 8×8 handwritten
+Confusion matrices: a small multi-layer perceptron (scikit-learn's ``MLPClassifier``) learns the 8×8 handwritten
 digits that ship with scikit-learn, once per learning rate. Every epoch logs the train and
 validation confusion matrices, loss and accuracy scalars, and a histogram of the first
-layer's weights. Usage::
+layer's weights. Training health: the runs of ``distributions_demo.py`` (torch ``watch``, the
+Keras callback, plain ``add_histogram``). Usage::
 
     python demo_logs/generate.py [--out demo_logs] [--epochs 30]
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import warnings
 from typing import Callable, Optional, Sequence
 
@@ -81,6 +83,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     for learning_rate in LEARNING_RATES:
         train_run(os.path.join(args.out, run_name(learning_rate)), learning_rate=learning_rate, epochs=args.epochs)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import distributions_demo
+
+    distributions_demo.run(args.out)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ numbers behind it. Pure numpy; the plugin makes JSON of it.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Mapping
 
@@ -20,6 +21,8 @@ ROLES = ("weights", "gradients", "updates", "activations")
 #: Medians before a step that the exploding-gradient test compares it with.
 EXPLODING_WINDOW = 20
 EXPLODING_MIN_HISTORY = 3
+#: Weights that never change are flagged only when their gradient is at least this × ‖W‖.
+NOT_UPDATING_MIN_GRADIENT = 1e-5
 
 
 @dataclass(frozen=True)
@@ -59,10 +62,14 @@ def role_of(tag: str) -> tuple[str, str | None]:
     return (prefix + "/" if prefix else ""), (last if last in ROLES else None)
 
 
-def _matrix_rows(series: TagSeries) -> np.ndarray:
+def _matrix_rows(series: TagSeries, shapes: Mapping[str, tuple[int, ...]] | None = None) -> np.ndarray:
     """Rows of weight matrices (rank ≥ 2): biases and norm scales start near 0 or 1 and move
-    differently, so ratio tests leave them out. Unknown shapes (old logs) all count."""
-    return np.array([t for t, shape in enumerate(series.shapes) if len(shape) != 1], dtype=np.int64)
+    differently, so ratio tests leave them out. ``shapes`` (name → the parameter's shape, from
+    the weights tag) overrides the series' own, e.g. for updates logged as flat samples. Unknown
+    shapes (old logs) all count."""
+    shapes = shapes or {}
+    ranks = [len(shapes.get(name, shape)) for name, shape in zip(series.names, series.shapes)]
+    return np.array([t for t, rank in enumerate(ranks) if rank != 1], dtype=np.int64)
 
 
 def _fraction_true(flags: np.ndarray, defined: np.ndarray) -> np.ndarray:
@@ -151,6 +158,17 @@ def exploding(tag: str, series: TagSeries, thresholds: Thresholds) -> list[Verdi
     ]
 
 
+def _until(series: TagSeries, step: int) -> TagSeries:
+    keep = series.steps < step
+    return dataclasses.replace(
+        series,
+        steps=series.steps[keep],
+        wall_times=series.wall_times[keep],
+        table={key: values[:, keep] for key, values in series.table.items()},
+        present=series.present[:, keep],
+    )
+
+
 def _median_rows(values: np.ndarray) -> np.ndarray:
     """Per-column median of the finite values (NaN where a column has none), without warnings."""
     finite = np.where(np.isfinite(values), values, np.nan)
@@ -161,7 +179,11 @@ def _median_rows(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def vanishing(tag: str, series: TagSeries, thresholds: Thresholds) -> list[Verdict]:
+def vanishing(tag: str, series: TagSeries, thresholds: Thresholds, before: int | None = None) -> list[Verdict]:
+    """Early layers' RMS gradient far below the last layers', on most logged steps (before step
+    ``before``: once a run explodes, saturated layers say nothing more about vanishing)."""
+    if before is not None:
+        series = _until(series, before)
     rows = _matrix_rows(series)
     if len(rows) < 4:
         return []
@@ -231,11 +253,13 @@ def dead_units(tag: str, series: TagSeries, thresholds: Thresholds) -> list[Verd
     ]
 
 
-def update_ratio(tag: str, series: TagSeries, thresholds: Thresholds) -> list[Verdict]:
+def update_ratio(
+    tag: str, series: TagSeries, thresholds: Thresholds, shapes: Mapping[str, tuple[int, ...]] | None = None
+) -> list[Verdict]:
     ratios = series.table.get("update_ratio")
     if ratios is None or ratios.shape[1] < 2:
         return []
-    rows = _matrix_rows(series)
+    rows = _matrix_rows(series, shapes)
     ratios = ratios[rows][:, 1:]  # the first logged step is a transient (fresh optimizer state)
     steps = series.steps[1:]
     defined = np.isfinite(ratios)
@@ -283,8 +307,10 @@ def not_updating(weights_tag: str, weights: TagSeries, gradients: TagSeries | No
         g = gradients.index(name) if gradients is not None else None
         if g is None:
             continue
-        gradient_norms = gradients.table["norm"][g]
-        if np.nanmax(np.where(np.isfinite(gradient_norms), gradient_norms, 0.0)) > 0:
+        # a gradient that vanished (‖g‖ < 1e-5 ‖W‖) moves nothing either: that is the vanishing
+        # verdict's business, not a parameter missing from the optimizer
+        gradient_norms = np.where(np.isfinite(gradients.table["norm"][g]), gradients.table["norm"][g], 0.0)
+        if gradient_norms.max() > NOT_UPDATING_MIN_GRADIENT * values[3].max():
             frozen.append(t)
     if not frozen:
         return []
@@ -315,11 +341,16 @@ def verdicts(tags: Mapping[str, TagSeries], thresholds: Thresholds = Thresholds(
     for roles in groups.values():
         if "gradients" in roles:
             tag, series = roles["gradients"]
-            result += exploding(tag, series, thresholds) + vanishing(tag, series, thresholds)
+            broken = exploding(tag, series, thresholds) + nonfinite(tag, series)
+            before = min((v.first_step for v in broken), default=None)
+            result += [v for v in broken if v.kind == "exploding_gradients"]
+            result += vanishing(tag, series, thresholds, before)
         if "activations" in roles:
             result += dead_units(*roles["activations"], thresholds)
         if "updates" in roles:
-            result += update_ratio(*roles["updates"], thresholds)
+            weights = roles.get("weights", (None, None))[1]
+            shapes = dict(zip(weights.names, weights.shapes)) if weights is not None else None
+            result += update_ratio(*roles["updates"], thresholds, shapes)
         if "weights" in roles:
             gradients = roles.get("gradients", (None, None))[1]
             result += not_updating(roles["weights"][0], roles["weights"][1], gradients)
