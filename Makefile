@@ -36,7 +36,7 @@ test: venv chromium frontend-deps
 	$(PIP) install --quiet -e '.[test]'
 	$(VENV)/bin/ruff check writer tb_plugin tests bench demo_logs docs setup.py
 	$(VENV)/bin/ruff format --check writer tb_plugin tests bench demo_logs docs setup.py
-	cd frontend && npm run --silent typecheck && npm test --silent
+	cd frontend && npm run --silent typecheck && npm run --silent lint && npm test --silent
 	$(PY) -m pytest tests
 
 bench: venv

@@ -3,6 +3,7 @@ import { el } from "./core/dom";
 import { installStyle } from "./core/style";
 import { followHostTheme } from "./core/theme";
 import { ConfusionView } from "./views/confusion/view";
+import { DistributionsView } from "./views/distributions/view";
 
 interface DashboardView {
   readonly sidebar: HTMLElement;
@@ -12,6 +13,7 @@ interface DashboardView {
 
 const VIEWS: Array<{ id: string; title: string; create: () => DashboardView }> = [
   { id: "confusion", title: "Confusion matrices", create: () => new ConfusionView() },
+  { id: "distributions", title: "Training health", create: () => new DistributionsView() },
 ];
 
 export async function render(): Promise<void> {
@@ -21,24 +23,24 @@ export async function render(): Promise<void> {
   const main = el("main", { className: "ml-main" });
   document.body.replaceChildren(el("div", { className: "ml-app" }, [sidebar, main]));
   const views = VIEWS.map((spec) => ({ spec, view: spec.create(), started: false }));
+  // Only the active view is in the document: the views reuse aria-labels ("tag", "run", "step").
   const show = (id: string) => {
     for (const entry of views) {
-      const active = entry.spec.id === id;
-      entry.view.sidebar.hidden = !active;
-      entry.view.main.hidden = !active;
-      if (active && !entry.started) {
+      if (entry.spec.id !== id) continue;
+      sidebar.replaceChildren(tabs, entry.view.sidebar);
+      main.replaceChildren(entry.view.main);
+      if (!entry.started) {
         entry.started = true;
         void entry.view.start();
       }
     }
-    for (const button of tabs.querySelectorAll("button")) button.classList.toggle("ml-active", button.dataset.view === id);
+    for (const button of tabs.querySelectorAll("button"))
+      button.classList.toggle("ml-active", button.dataset.view === id);
   };
-  for (const { spec, view } of views) {
+  for (const { spec } of views) {
     const button = el("button", { text: spec.title, attrs: { "data-view": spec.id } });
     button.addEventListener("click", () => show(spec.id));
     tabs.appendChild(button);
-    sidebar.appendChild(view.sidebar);
-    main.appendChild(view.main);
   }
   followHostTheme(() => {
     // canvases read colours from CSS variables: redraw them on a theme change

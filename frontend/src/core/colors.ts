@@ -1,13 +1,15 @@
-// Colour maps as 256-entry RGBA lookup tables, from d3-scale-chromatic's interpolators.
-import { interpolateBlues, interpolateRdBu } from "d3-scale-chromatic";
+// Colour maps as 256-entry RGBA lookup tables, from d3-scale-chromatic's interpolators, and the
+// colour scales that map values onto them (shared with the legend, so both use one bound).
+import { interpolateBlues, interpolateRdBu, interpolateViridis } from "d3-scale-chromatic";
 import { rgb } from "d3-color";
 
-export type ColorMap = "blues" | "diverging";
+export type ColorMap = "blues" | "diverging" | "viridis";
 
 const INTERPOLATORS: Record<ColorMap, (t: number) => string> = {
   blues: interpolateBlues,
   // red for negative, blue for positive, white at zero
   diverging: interpolateRdBu,
+  viridis: interpolateViridis,
 };
 
 const cache = new Map<ColorMap, Uint8ClampedArray>();
@@ -27,4 +29,82 @@ export function lookupTable(map: ColorMap): Uint8ClampedArray {
 
 export function cssColor(map: ColorMap, t: number): string {
   return INTERPOLATORS[map](Math.min(1, Math.max(0, t)));
+}
+
+/** One RGBA colour packed as the Uint32 a pixel buffer of this machine's byte order holds. */
+export function packRgba(r: number, g: number, b: number, a = 255): number {
+  return new Uint32Array(new Uint8ClampedArray([r, g, b, a]).buffer)[0];
+}
+
+/**
+ * How values map to colours:
+ * - `log1p`: 0 … max on log(1 + v) (counts);
+ * - `log`: smallest positive … largest value on log(v), values ≤ 0 at the bottom (norms);
+ * - `linear`: min … max;
+ * - `unit`: 0 … 1 (fractions);
+ * - `diverging`: −b … +b around zero, b the largest |v|.
+ */
+export type ScaleKind = "log1p" | "log" | "linear" | "unit" | "diverging";
+
+export interface ColorScale {
+  kind: ScaleKind;
+  low: number; // the value at colour index 0 …
+  high: number; // … and at 255: the legend's bound
+  /** A value's 0..255 colour index; NaN gives -1 (drawn as "no data"). */
+  index(value: number): number;
+}
+
+export function colorScale(values: ArrayLike<number>, kind: ScaleKind): ColorScale {
+  let maxAbs = 0;
+  let min = Infinity;
+  let max = -Infinity;
+  let minPositive = Infinity;
+  for (let k = 0; k < values.length; k++) {
+    const v = values[k];
+    if (!Number.isFinite(v)) continue;
+    maxAbs = Math.max(maxAbs, Math.abs(v));
+    min = Math.min(min, v);
+    max = Math.max(max, v);
+    if (v > 0) minPositive = Math.min(minPositive, v);
+  }
+  const clamp = (t: number) => Math.round(Math.min(1, Math.max(0, t)) * 255);
+  switch (kind) {
+    case "diverging": {
+      const bound = maxAbs || 1;
+      return {
+        kind,
+        low: -bound,
+        high: bound,
+        index: (v) => (Number.isNaN(v) ? -1 : Math.round(((v / bound + 1) / 2) * 255)),
+      };
+    }
+    case "log1p": {
+      // counts span orders of magnitude (a dominant diagonal): a log scale keeps errors visible
+      const top = Math.log1p(maxAbs) || 1;
+      return {
+        kind,
+        low: 0,
+        high: maxAbs,
+        index: (v) => (Number.isNaN(v) ? -1 : Math.round((Math.log1p(v) / top) * 255)),
+      };
+    }
+    case "unit":
+      return { kind, low: 0, high: 1, index: (v) => (Number.isNaN(v) ? -1 : Math.round(Math.min(1, v) * 255)) };
+    case "log": {
+      if (!Number.isFinite(minPositive)) return colorScale(values, "linear");
+      const lo = Math.log(minPositive);
+      const span = Math.log(max) - lo || 1;
+      return {
+        kind,
+        low: minPositive,
+        high: max,
+        index: (v) => (Number.isNaN(v) ? -1 : v <= 0 ? 0 : clamp((Math.log(v) - lo) / span)),
+      };
+    }
+    case "linear": {
+      if (!Number.isFinite(min)) return { kind, low: 0, high: 1, index: (v) => (Number.isNaN(v) ? -1 : 0) };
+      const span = max - min || 1;
+      return { kind, low: min, high: max, index: (v) => (Number.isNaN(v) ? -1 : clamp((v - min) / span)) };
+    }
+  }
 }

@@ -1,5 +1,5 @@
 // DOM helpers. User-supplied strings only ever reach the page through textContent and
-// attribute setters: never innerHTML (the iframe shares TensorBoard's origin).
+// attribute setters, never an HTML-parsing sink (the iframe shares TensorBoard's origin).
 
 export interface ElementOptions {
   className?: string;
@@ -45,4 +45,15 @@ export function download(filename: string, blob: Blob): void {
   link.click();
   link.remove();
   setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+export function svgEl<K extends keyof SVGElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string | number> = {},
+): SVGElementTagNameMap[K] {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, String(value));
+  return node;
 }

@@ -46,6 +46,31 @@ table.ml-table { border-collapse: collapse; width: 100%; table-layout: fixed; fo
 .ml-legend canvas { border: 1px solid var(--ml-border); }
 .ml-tabs { display: flex; gap: 4px; }
 .ml-tabs button.ml-active { border-color: var(--ml-accent); color: var(--ml-accent); }
+.ml-tabs { flex-wrap: wrap; }
+.ml-spacer { flex: 1; }
+.ml-view-content { display: flex; flex-direction: column; gap: 12px; }
+.ml-swatch-item { display: inline-flex; gap: 3px; align-items: center; margin-left: 8px; }
+.ml-swatch { display: inline-block; width: 10px; height: 10px; border: 1px solid var(--ml-border); }
+.ml-alerts { border: 1px solid var(--ml-border); border-radius: 4px; padding: 6px 8px; }
+.ml-alerts h2 { margin: 0; }
+.ml-alert-list { display: flex; flex-direction: column; gap: 4px; margin: 6px 0; }
+.ml-alert { text-align: left; border-left-width: 4px; }
+.ml-severity-error { border-left-color: #d32f2f; background: rgba(211, 47, 47, 0.08); }
+.ml-severity-warning { border-left-color: #f9a825; background: rgba(249, 168, 37, 0.10); }
+.ml-thresholds { gap: 10px; margin-top: 4px; }
+.ml-thresholds input { width: 80px; }
+.ml-invalid { outline: 2px solid #d32f2f; }
+.ml-detail { display: flex; flex-direction: column; gap: 8px; }
+.ml-detail select { max-width: 320px; }
+.ml-detail h2 { margin: 0; font-family: monospace; }
+.ml-detail-row { display: flex; gap: 12px; flex-wrap: wrap; align-items: flex-start; }
+.ml-figure { margin: 0; display: flex; flex-direction: column; gap: 2px; }
+.ml-figure figcaption { color: var(--ml-muted); font-size: 11px; }
+.ml-band, .ml-histogram { position: relative; }
+.ml-badge { background: #f9a825; color: #212121; border-radius: 3px; padding: 1px 6px; font-size: 11px; }
+.ml-stats { max-width: 900px; }
+.ml-stats .ml-table th:first-child { width: 18%; }
+.ml-thresholds-details summary { cursor: pointer; color: var(--ml-muted); }
 `;
 
 export function installStyle(): void {

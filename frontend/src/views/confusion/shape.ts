@@ -1,4 +1,5 @@
 // Pure data shaping for the confusion-matrix view: no DOM, unit-tested under node.
+import { colorScale, type ColorScale } from "../../core/colors";
 
 export type Normalization = "none" | "true" | "pred";
 export type Ordering = "index" | "name" | "error";
@@ -140,7 +141,11 @@ export function topConfused(data: StepData, k: number): ConfusedPair[] {
 /** A reference's cell values (already normalized in its own class space) rearranged into the
  * current class order, matched by class name (runs or steps may name or order classes
  * differently); a class the reference lacks gives NaN. */
-export function alignByName(referenceValues: Float64Array, referenceNames: string[], currentNames: string[]): Float64Array {
+export function alignByName(
+  referenceValues: Float64Array,
+  referenceNames: string[],
+  currentNames: string[],
+): Float64Array {
   const n = currentNames.length;
   const m = referenceNames.length;
   const position = new Map(referenceNames.map((name, i) => [name, i]));
@@ -163,20 +168,14 @@ export function difference(current: Float64Array, reference: Float64Array): Floa
   return out;
 }
 
+/** The colour scale of the shown values: log counts, 0 … 100 % shares, or a symmetric delta. */
+export function confusionScale(values: Float64Array, mode: Normalization | "delta"): ColorScale {
+  return colorScale(values, mode === "delta" ? "diverging" : mode === "none" ? "log1p" : "unit");
+}
+
 /** Maps a value to a 0..255 colour index; NaN gives -1 (drawn as "no data"). */
 export function colorIndexer(values: Float64Array, mode: Normalization | "delta"): (v: number) => number {
-  let max = 0;
-  for (const v of values) if (Number.isFinite(v)) max = Math.max(max, Math.abs(v));
-  if (mode === "delta") {
-    const bound = max || 1;
-    return (v) => (Number.isNaN(v) ? -1 : Math.round(((v / bound + 1) / 2) * 255));
-  }
-  if (mode === "none") {
-    // counts span orders of magnitude (a dominant diagonal): a log scale keeps errors visible
-    const top = Math.log1p(max) || 1;
-    return (v) => (Number.isNaN(v) ? -1 : Math.round((Math.log1p(v) / top) * 255));
-  }
-  return (v) => (Number.isNaN(v) ? -1 : Math.round(Math.min(1, v) * 255));
+  return confusionScale(values, mode).index;
 }
 
 export function formatPercent(fraction: number): string {
@@ -228,10 +227,4 @@ export function classRows(data: StepData, key: SortKey, descending: boolean): Cl
     return sign * (x - y) || a.index - b.index;
   });
   return rows;
-}
-
-const XML_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" };
-
-export function escapeXml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => XML_ESCAPES[c]);
 }

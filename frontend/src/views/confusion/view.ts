@@ -2,18 +2,23 @@
 // most-confused pairs and the per-class table. Fetches through ./api, shapes through ./shape.
 
 import { ApiError } from "../../core/api";
-import { cssColor, lookupTable } from "../../core/colors";
-import { download, el, labelled, replaceOptions, select } from "../../core/dom";
-import { fetchSeries, fetchStep, fetchTags, type TagListing } from "./api";
+import { lookupTable, packRgba } from "../../core/colors";
+import { el, labelled, replaceOptions, select } from "../../core/dom";
+import { downloadPng, downloadSvg, fileStem, heatmapSvg, rgbaDataUrl } from "../../core/export";
+import { Staleness } from "../../core/guard";
+import { Heatmap, type HoverEvent } from "../../core/heatmap";
+import { Legend } from "../../core/legend";
+import { LineChart } from "../../core/linechart";
+import { RunTagPicker } from "../../core/picker";
+import { StepSlider } from "../../core/slider";
+import { Tooltip } from "../../core/tooltip";
+import { fetchSeries, fetchStep, fetchTags } from "./api";
 import { ClassTable } from "./table";
-import { MetricsChart } from "./chart";
-import { matrixSvg } from "./export";
-import { Heatmap, type HoverEvent } from "./heatmap";
 import {
   alignByName,
   cellDetail,
   classOrder,
-  colorIndexer,
+  confusionScale,
   difference,
   formatPercent,
   formatValue,
@@ -27,8 +32,6 @@ import {
 } from "./shape";
 
 type DeltaMode = "off" | "step" | "run";
-const PLAY_INTERVAL_MS = 600;
-const POLL_INTERVAL_MS = 30_000;
 
 interface Rendered {
   data: StepData;
@@ -42,19 +45,31 @@ interface Rendered {
 export class ConfusionView {
   readonly sidebar = el("div", { className: "ml-sidebar-section" });
   readonly main = el("div", { className: "ml-view" });
-  private tags: TagListing = {};
   private series: SeriesPoint[] = [];
   private rendered: Rendered | null = null;
   private highlight: [string, string] | null = null; // true and predicted class names
-  private playTimer: number | undefined;
-  private renderToken = 0;
+  private staleness = new Staleness();
   private seriesKey = ""; // the run and tag whose series is loaded
 
-  private tagSelect = select([]);
-  private runSelect = select([]);
-  private slider = el("input", { attrs: { type: "range", min: "0", max: "0", value: "0", "aria-label": "step" } });
-  private stepLabel = el("span", { className: "ml-step-label", text: "step –" });
-  private playButton = el("button", { text: "▶ play", attrs: { "aria-label": "play" } });
+  private picker = new RunTagPicker({
+    load: fetchTags,
+    first: "tag",
+    onSelect: (keepPosition) => this.loadSeries(keepPosition),
+    onEmpty: () => {
+      this.status.textContent =
+        "No confusion matrices yet. Write some with modellens.Writer(...).confusion_matrix(...).";
+    },
+    onError: (error) => this.fail(error),
+    onOptions: () => {
+      const runs = this.picker.runsWithTag();
+      replaceOptions(
+        this.referenceRun,
+        runs.map((r) => [r, r]),
+        this.referenceRun.value || runs[1] || runs[0],
+      );
+    },
+  });
+  private slider = new StepSlider(() => void this.renderStep(true));
   private normalization = select([
     ["none", "counts"],
     ["true", "by true class (recall)"],
@@ -76,43 +91,61 @@ export class ConfusionView {
   private referenceRunField = labelled("reference run", this.referenceRun);
   private status = el("div", { className: "ml-note", attrs: { role: "status" } });
   private summary = el("div", { className: "ml-summary" });
-  private legend = el("div", { className: "ml-legend" });
-  private tooltip = el("div", { className: "ml-tooltip", attrs: { role: "tooltip" } });
-  private heatmap = new Heatmap(
-    (event) => this.showTooltip(event),
-    (row, column) => this.toggleHighlight(row, column),
+  private legend = new Legend();
+  private tooltip = new Tooltip(() => this.heatmapWrap);
+  private heatmap = new Heatmap({
+    ariaLabel: "confusion matrix heatmap",
+    xTitle: "predicted →",
+    yTitle: "true →",
+    overview: (image) => `${image.rows} classes`,
+    onHover: (event) => this.showTooltip(event),
+    onClickCell: (row, column) => this.toggleHighlight(row, column),
+  });
+  private heatmapWrap: HTMLElement = el("div", { className: "ml-heatmap-wrap" }, [
+    this.heatmap.canvas,
+    this.tooltip.element,
+  ]);
+  private chart = new LineChart(
+    {
+      ariaLabel: "accuracy and macro-F1 over steps",
+      lines: [
+        { label: "accuracy", color: "#1976d2" },
+        { label: "macro-F1", color: "#f57c00" },
+      ],
+      yDomain: [0, 1],
+      title: (now) =>
+        now
+          ? `step ${now.step}: accuracy ${now.values[0]?.toFixed(4) ?? "n/a"}, macro-F1 ${now.values[1]?.toFixed(4) ?? "n/a"}`
+          : "",
+    },
+    (step) => this.slider.goTo(step),
   );
-  private heatmapWrap = el("div", { className: "ml-heatmap-wrap" }, [this.heatmap.canvas, this.tooltip]);
-  private chart = new MetricsChart((step) => this.goToStep(step));
   private pairs = el("ol", { className: "ml-pairs" });
   private table = new ClassTable((index) => this.toggleHighlightByIndex(index, index));
 
   constructor() {
-    this.tooltip.hidden = true;
     const exportPng = el("button", { text: "PNG" });
     const exportSvg = el("button", { text: "SVG" });
-    exportPng.addEventListener("click", () => this.exportPng());
+    exportPng.addEventListener("click", () => downloadPng(this.heatmap.canvas, this.fileStem()));
     exportSvg.addEventListener("click", () => this.exportSvg());
     this.sidebar.append(
-      labelled("tag", this.tagSelect),
-      labelled("run", this.runSelect),
-      el("div", { className: "ml-field" }, [
-        el("span", { text: "step" }),
-        this.slider,
-        el("div", { className: "ml-row" }, [this.playButton, this.stepLabel]),
-      ]),
+      ...this.picker.fields,
+      this.slider.element,
       labelled("normalize", this.normalization),
       labelled("order classes by", this.ordering),
       labelled("delta", this.deltaMode),
       this.referenceStepField,
       this.referenceRunField,
-      el("div", { className: "ml-field" }, [el("span", { text: "export view" }), el("div", { className: "ml-row" }, [exportPng, exportSvg])]),
+      el("div", { className: "ml-field" }, [
+        el("span", { text: "export view" }),
+        el("div", { className: "ml-row" }, [exportPng, exportSvg]),
+      ]),
     );
     this.main.append(
       this.status,
       this.summary,
       el("div", { className: "ml-panels" }, [
-        el("div", { className: "ml-heatmap-outer" }, [this.legend, this.heatmapWrap]),
+        el("div", { className: "ml-heatmap-outer" }, [this.legend.element, this.heatmapWrap]),
         el("div", { className: "ml-side" }, [
           el("section", {}, [el("h2", { text: "accuracy and macro-F1 by step" }), this.chart.element]),
           el("section", {}, [el("h2", { text: "most confused (true → predicted)" }), this.pairs]),
@@ -120,10 +153,6 @@ export class ConfusionView {
         ]),
       ]),
     );
-    this.tagSelect.addEventListener("change", () => this.onTagChange());
-    this.runSelect.addEventListener("change", () => this.loadSeries(false));
-    this.slider.addEventListener("input", () => this.renderStep(true));
-    this.playButton.addEventListener("click", () => this.togglePlay());
     for (const control of [this.normalization, this.ordering, this.deltaMode, this.referenceStep, this.referenceRun]) {
       control.addEventListener("change", () => this.renderStep(true));
     }
@@ -132,53 +161,16 @@ export class ConfusionView {
   }
 
   async start(): Promise<void> {
-    await this.refresh();
-    setInterval(() => void this.refresh(), POLL_INTERVAL_MS);
-  }
-
-  /** Reloads the tag list and the current series; follows new steps when at the last one. */
-  async refresh(): Promise<void> {
-    try {
-      this.tags = await fetchTags();
-    } catch (error) {
-      this.fail(error);
-      return;
-    }
-    const tags = [...new Set(Object.values(this.tags).flat())].sort();
-    if (!tags.length) {
-      this.status.textContent = "No confusion matrices yet. Write some with modellens.Writer(...).confusion_matrix(...).";
-      return;
-    }
-    replaceOptions(this.tagSelect, tags.map((t) => [t, t]), this.tagSelect.value || tags[0]);
-    this.updateRunOptions();
-    await this.loadSeries(true);
-  }
-
-  private onTagChange(): void {
-    this.updateRunOptions();
-    void this.loadSeries(false);
-  }
-
-  private runsWithTag(): string[] {
-    return Object.keys(this.tags).filter((run) => this.tags[run].includes(this.tagSelect.value));
-  }
-
-  private updateRunOptions(): void {
-    const runs = this.runsWithTag();
-    replaceOptions(this.runSelect, runs.map((r) => [r, r]), this.runSelect.value || runs[0]);
-    replaceOptions(this.referenceRun, runs.map((r) => [r, r]), this.referenceRun.value || runs[1] || runs[0]);
+    await this.picker.start();
   }
 
   private async loadSeries(keepPosition: boolean): Promise<void> {
-    const run = this.runSelect.value;
-    const tag = this.tagSelect.value;
+    const { run, tag } = this.picker;
     if (!run || !tag) return;
     const key = JSON.stringify([run, tag]);
     if (!keepPosition && key === this.seriesKey) return; // a "change" to the same value
     this.seriesKey = key;
-    if (!keepPosition) this.renderToken++; // drop draws of the previous run or tag still in flight
-    const atEnd = Number(this.slider.value) >= this.series.length - 1;
-    const previousStep = this.currentStep();
+    if (!keepPosition) this.staleness.invalidate(); // drop draws of the previous run or tag still in flight
     let series: SeriesPoint[];
     try {
       series = await fetchSeries(run, tag);
@@ -186,71 +178,39 @@ export class ConfusionView {
       this.fail(error);
       return;
     }
-    if (JSON.stringify([this.runSelect.value, this.tagSelect.value]) !== key) return; // the selection moved on
+    if (JSON.stringify([this.picker.run, this.picker.tag]) !== key) return; // the selection moved on
     this.series = series;
-    this.slider.max = String(Math.max(0, this.series.length - 1));
-    let index = this.series.length - 1;
-    if (keepPosition && !atEnd && previousStep !== null) {
-      const found = this.series.findIndex((p) => p.step === previousStep);
-      if (found >= 0) index = found;
-    }
-    this.slider.value = String(Math.max(0, index));
+    this.slider.setSteps(
+      series.map((p) => p.step),
+      keepPosition,
+    );
     const steps = this.series.map((p) => [String(p.step), String(p.step)] as [string, string]);
     replaceOptions(this.referenceStep, steps, this.referenceStep.value || steps[0]?.[0]);
     await this.renderStep(keepPosition);
   }
 
-  private currentStep(): number | null {
-    return this.series[Number(this.slider.value)]?.step ?? null;
-  }
-
-  private goToStep(step: number): void {
-    const index = this.series.findIndex((p) => p.step === step);
-    if (index >= 0) {
-      this.slider.value = String(index);
-      void this.renderStep(true);
-    }
-  }
-
-  private togglePlay(): void {
-    if (this.playTimer !== undefined) {
-      clearInterval(this.playTimer);
-      this.playTimer = undefined;
-      this.playButton.textContent = "▶ play";
-      return;
-    }
-    if (Number(this.slider.value) >= this.series.length - 1) this.slider.value = "0";
-    this.playButton.textContent = "❚❚ pause";
-    this.playTimer = window.setInterval(() => {
-      const next = Number(this.slider.value) + 1;
-      if (next >= this.series.length) {
-        this.togglePlay();
-        return;
-      }
-      this.slider.value = String(next);
-      void this.renderStep(true);
-    }, PLAY_INTERVAL_MS);
-  }
-
   private async renderStep(keepView: boolean): Promise<void> {
-    const token = ++this.renderToken;
-    const step = this.currentStep();
-    const run = this.runSelect.value;
-    const tag = this.tagSelect.value;
+    const token = this.staleness.next();
+    const step = this.slider.step;
+    const { run, tag } = this.picker;
     const delta = this.deltaMode.value as DeltaMode;
     this.referenceStepField.hidden = delta !== "step";
     this.referenceRunField.hidden = delta !== "run";
     if (step === null) return;
-    this.stepLabel.textContent = `step ${step} (${Number(this.slider.value) + 1} of ${this.series.length})`;
     let data: StepData;
     let reference: StepData | null = null;
     let note = "";
     try {
-      data = await fetchStep(run, tag, step, this.series[Number(this.slider.value)]?.wall_time);
+      data = await fetchStep(run, tag, step, this.series[this.slider.index]?.wall_time);
       try {
         if (delta === "step") {
           const referenceStep = Number(this.referenceStep.value);
-          reference = await fetchStep(run, tag, referenceStep, this.series.find((p) => p.step === referenceStep)?.wall_time);
+          reference = await fetchStep(
+            run,
+            tag,
+            referenceStep,
+            this.series.find((p) => p.step === referenceStep)?.wall_time,
+          );
         }
         if (delta === "run") reference = await fetchStep(this.referenceRun.value, tag, step);
       } catch (error) {
@@ -258,10 +218,10 @@ export class ConfusionView {
         note = `The reference has no step ${delta === "run" ? step : this.referenceStep.value} for this tag; showing no delta.`;
       }
     } catch (error) {
-      if (token === this.renderToken) this.fail(error);
+      if (this.staleness.isCurrent(token)) this.fail(error);
       return;
     }
-    if (token !== this.renderToken) return; // a newer request superseded this one
+    if (!this.staleness.isCurrent(token)) return; // a newer request superseded this one
     this.status.textContent = note;
     this.status.classList.remove("ml-error");
     this.draw(run, tag, data, reference, keepView);
@@ -279,9 +239,10 @@ export class ConfusionView {
       values = difference(values, alignByName(referenceValues, reference.class_names, data.class_names));
     }
     const delta = reference !== null;
-    const index = colorIndexer(values, delta ? "delta" : normalization);
+    const scale = confusionScale(values, delta ? "delta" : normalization);
+    const index = scale.index;
     const table = new Uint32Array(lookupTable(delta ? "diverging" : "blues").buffer);
-    const noData = new Uint32Array(new Uint8ClampedArray([128, 128, 128, 60]).buffer)[0];
+    const noData = packRgba(128, 128, 128, 60);
     const rgba = new Uint8ClampedArray(n * n * 4);
     const pixels = new Uint32Array(rgba.buffer); // one RGBA pixel per cell, in display order
     for (let r = 0; r < n; r++) {
@@ -295,7 +256,8 @@ export class ConfusionView {
     this.rendered = { data, order, values, reference, normalization, rgba };
     this.heatmap.setImage(
       {
-        n,
+        rows: n,
+        columns: n,
         rgba,
         rowNames: names,
         columnNames: names,
@@ -305,13 +267,18 @@ export class ConfusionView {
     );
     Object.assign(this.heatmap.canvas.dataset, { run, tag, step: String(data.step) });
     this.heatmap.setHighlight(this.displayCell(this.highlight), false);
-    this.drawLegend(normalization, delta, values);
+    this.legend.update(delta ? "diverging" : "blues", scale, (v) =>
+      delta ? formatValue(v, normalization, true) : normalization === "none" ? String(v) : `${v * 100}%`,
+    );
     const m = data.metrics;
     this.summary.textContent =
       `step ${data.step} · ${m.total} samples · ${n} classes · accuracy ${m.accuracy === null ? "n/a" : formatPercent(m.accuracy)}` +
       ` · macro-F1 ${m.macro_f1 === null ? "n/a" : m.macro_f1.toFixed(3)}` +
       (reference ? ` · delta against ${this.deltaLabel(reference)}` : "");
-    this.chart.update(this.series, data.step);
+    this.chart.update(
+      this.series.map((p) => ({ step: p.step, values: [p.accuracy, p.macro_f1] })),
+      data.step,
+    );
     this.table.update(data);
     this.drawPairs(data);
     // data arrival → everything drawn; read by bench/browser_draw.py
@@ -319,26 +286,9 @@ export class ConfusionView {
   }
 
   private deltaLabel(reference: StepData): string {
-    return this.deltaMode.value === "run" ? `run ${this.referenceRun.value}, step ${reference.step}` : `step ${reference.step}`;
-  }
-
-  private drawLegend(normalization: Normalization, delta: boolean, values: Float64Array): void {
-    const bar = el("canvas", { attrs: { width: "120", height: "10" } });
-    const context = bar.getContext("2d");
-    if (context) {
-      for (let x = 0; x < 120; x++) {
-        context.fillStyle = cssColor(delta ? "diverging" : "blues", x / 119);
-        context.fillRect(x, 0, 1, 10);
-      }
-    }
-    let max = 0;
-    for (const v of values) if (Number.isFinite(v)) max = Math.max(max, Math.abs(v));
-    const [low, high] = delta
-      ? [formatValue(-max, normalization, true), formatValue(max, normalization, true)]
-      : normalization === "none"
-        ? ["0", `${max} (log scale)`]
-        : ["0%", "100%"];
-    this.legend.replaceChildren(el("span", { text: low }), bar, el("span", { text: high }));
+    return this.deltaMode.value === "run"
+      ? `run ${this.referenceRun.value}, step ${reference.step}`
+      : `step ${reference.step}`;
   }
 
   private drawPairs(data: StepData): void {
@@ -380,7 +330,7 @@ export class ConfusionView {
   private showTooltip(event: HoverEvent | null): void {
     const rendered = this.rendered;
     if (!event || !rendered) {
-      this.tooltip.hidden = true;
+      this.tooltip.hide();
       return;
     }
     const n = size(rendered.data);
@@ -396,28 +346,18 @@ export class ConfusionView {
     ];
     const value = rendered.values[i * n + j];
     if (rendered.reference) {
-      lines.push(`delta: ${formatValue(value, rendered.normalization, true)} vs ${this.deltaLabel(rendered.reference)}`);
+      lines.push(
+        `delta: ${formatValue(value, rendered.normalization, true)} vs ${this.deltaLabel(rendered.reference)}`,
+      );
     } else if (rendered.normalization !== "none") {
       const label = rendered.normalization === "true" ? "by true class" : "by predicted class";
       lines.splice(3, 0, `shown (${label}): ${formatValue(value, rendered.normalization)}`);
     }
-    this.tooltip.textContent = lines.join("\n");
-    this.tooltip.hidden = false;
-    const width = this.heatmapWrap.clientWidth;
-    const left = event.x + 16 + 260 > width ? event.x - 270 : event.x + 16;
-    this.tooltip.style.left = `${Math.max(0, left)}px`;
-    this.tooltip.style.top = `${event.y + 16}px`;
+    this.tooltip.show(lines, event.x, event.y);
   }
 
   private fileStem(): string {
-    const step = this.rendered?.data.step ?? 0;
-    return `${this.runSelect.value}_${this.tagSelect.value}_step${step}`.replace(/[^A-Za-z0-9_.-]+/g, "_");
-  }
-
-  private exportPng(): void {
-    this.heatmap.canvas.toBlob((blob) => {
-      if (blob) download(`${this.fileStem()}.png`, blob);
-    }, "image/png");
+    return fileStem(this.picker.run, this.picker.tag, `step${this.rendered?.data.step ?? 0}`);
   }
 
   private exportSvg(): void {
@@ -425,19 +365,16 @@ export class ConfusionView {
     if (!rendered) return;
     const n = size(rendered.data);
     const names = rendered.order.map((i) => rendered.data.class_names[i]);
-    const text = matrixSvg({
-      n,
+    const text = heatmapSvg({
+      rows: n,
+      columns: n,
       rgba: rendered.rgba,
       rowNames: names,
       columnNames: names,
-      title: `${this.tagSelect.value} · ${this.runSelect.value} · step ${rendered.data.step}`,
-      pngDataUrl: () => {
-        const canvas = el("canvas", { attrs: { width: String(n), height: String(n) } });
-        canvas.getContext("2d")!.putImageData(new ImageData(rendered.rgba as Uint8ClampedArray<ArrayBuffer>, n, n), 0, 0);
-        return canvas.toDataURL("image/png");
-      },
+      title: `${this.picker.tag} · ${this.picker.run} · step ${rendered.data.step}`,
+      pngDataUrl: () => rgbaDataUrl(rendered.rgba, n, n),
     });
-    download(`${this.fileStem()}.svg`, new Blob([text], { type: "image/svg+xml" }));
+    downloadSvg(text, this.fileStem());
   }
 
   private fail(error: unknown): void {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { matrixSvg } from "../src/views/confusion/export";
+import { escapeXml, heatmapSvg } from "../../core/export";
 import {
   alignByName,
   cellDetail,
@@ -9,12 +9,11 @@ import {
   classRows,
   colorIndexer,
   difference,
-  escapeXml,
   formatValue,
   normalize,
   topConfused,
   type StepData,
-} from "../src/views/confusion/shape";
+} from "./shape";
 
 function step(names: string[], counts: number[], recall: Array<number | null> = names.map(() => null)): StepData {
   const n = names.length;
@@ -104,13 +103,26 @@ test("values format as counts, percentages and signed deltas", () => {
 
 test("table rows sort by a metric with undefined scores last", () => {
   const rows = classRows(ABC, "f1", true);
-  assert.deepEqual(rows.map((r) => r.name), ["b", "a", "c"]);
-  assert.deepEqual(classRows(ABC, "support", false).map((r) => r.support), [0, 5, 10]);
+  assert.deepEqual(
+    rows.map((r) => r.name),
+    ["b", "a", "c"],
+  );
+  assert.deepEqual(
+    classRows(ABC, "support", false).map((r) => r.support),
+    [0, 5, 10],
+  );
 });
 
 test("SVG export escapes class names", () => {
   const hostile = '<img src=x onerror="alert(1)">';
-  const svg = matrixSvg({ n: 1, rgba: new Uint8ClampedArray([1, 2, 3, 255]), rowNames: [hostile], columnNames: [hostile], title: "t & u" });
+  const svg = heatmapSvg({
+    rows: 1,
+    columns: 1,
+    rgba: new Uint8ClampedArray([1, 2, 3, 255]),
+    rowNames: [hostile],
+    columnNames: [hostile],
+    title: "t & u",
+  });
   assert.ok(!svg.includes("<img"), "no raw markup from a class name");
   assert.ok(svg.includes(escapeXml(hostile)));
   assert.ok(svg.includes("t &amp; u"));
