@@ -32,6 +32,10 @@ from modellens import _metadata
 
 _logger = logging.getLogger(__name__)
 _ALL = 10**9  # "read every step": downsample=0 returns nothing
+#: One read of a series stays under this many bytes (the Rust data server answers at most 256 MiB
+#: per ReadTensors): a series whose steps would not fit is read as an even sample of its steps,
+#: the last one included, and says so (``KindReader.downsampled``).
+READ_BUDGET_BYTES = 96 * 2**20
 RAW_CACHE_BYTES = 512 * 2**20
 SUMMARY_CACHE_ENTRIES = 256
 
@@ -159,32 +163,55 @@ class KindReader:
             raise errors.NotFoundError(f"no data for run {run!r}, tag {tag!r}")
         return (series.max_step, series.max_wall_time)
 
-    def _read(self, ctx, experiment_id: str, run: str, tag: str) -> list[tuple[int, float, Any]]:
-        """``(step, wall_time, value)`` of every record; a record that TensorBoard itself cannot
-        turn into an array is skipped (read again record by record, with one warning)."""
-        rtf = provider.RunTagFilter(runs=[run], tags=[tag])
+    def _read_limit(self, ctx, experiment_id: str, run: str, tag: str) -> int:
+        """How many steps one read may ask for: ``READ_BUDGET_BYTES`` over the size of the
+        latest step, which a one-point read returns."""
+        try:
+            probe = self._provider.read_tensors(
+                ctx,
+                experiment_id=experiment_id,
+                plugin_name=self._source.plugin_name,
+                downsample=1,
+                run_tag_filter=provider.RunTagFilter(runs=[run], tags=[tag]),
+            )
+        except errors.PublicError:
+            raise
+        except Exception:  # a malformed latest record: the guarded read below copes
+            return _ALL
+        data = probe.get(run, {}).get(tag, [])
+        size = max([_raw_size(d.numpy) for d in data] or [1])
+        return max(2, min(_ALL, READ_BUDGET_BYTES // size))
+
+    def _read(self, ctx, experiment_id: str, run: str, tag: str) -> tuple[list[tuple[int, float, Any]], int]:
+        """``(records, limit)``: ``(step, wall_time, value)`` of every record (or of an even
+        sample of ``limit`` of them, see ``READ_BUDGET_BYTES``); a record that TensorBoard
+        itself cannot turn into an array is skipped (read again record by record, one warning)."""
+        limit = self._read_limit(ctx, experiment_id, run, tag)
         try:
             data = self._provider.read_tensors(
                 ctx,
                 experiment_id=experiment_id,
                 plugin_name=self._source.plugin_name,
-                downsample=_ALL,
-                run_tag_filter=rtf,
+                downsample=limit,
+                run_tag_filter=provider.RunTagFilter(runs=[run], tags=[tag]),
             )
         except errors.PublicError:
             raise
         except Exception as error:  # make_ndarray raised on a malformed tensor
             self._warn_once(("read", run, tag), "Reading %s/%s record by record: %s", run, tag, error)
-            return self._read_guarded(experiment_id, run, tag)
-        return [(d.step, d.wall_time, d.numpy) for d in data.get(run, {}).get(tag, [])]
+            return self._read_guarded(experiment_id, run, tag, limit), limit
+        return [(d.step, d.wall_time, d.numpy) for d in data.get(run, {}).get(tag, [])], limit
 
-    def _read_guarded(self, experiment_id: str, run: str, tag: str) -> list[tuple[int, float, Any]]:
+    def _read_guarded(self, experiment_id: str, run: str, tag: str, limit: int) -> list[tuple[int, float, Any]]:
         """The records of one series, each converted on its own (both TensorBoard providers)."""
         records: list[tuple[int, float, Any]] = []
         multiplexer = getattr(self._provider, "_multiplexer", None)
         stub = getattr(self._provider, "_stub", None)
         if multiplexer is not None:
-            raw = [(e.step, e.wall_time, e.tensor_proto) for e in multiplexer.Tensors(run, tag)]
+            events = multiplexer.Tensors(run, tag)
+            if len(events) > limit:  # the same even sample, last step included
+                events = [events[i] for i in np.linspace(0, len(events) - 1, limit).round().astype(int)]
+            raw = [(e.step, e.wall_time, e.tensor_proto) for e in events]
         elif stub is not None:
             from tensorboard.data.proto import data_provider_pb2
 
@@ -192,7 +219,7 @@ class KindReader:
             request.plugin_filter.plugin_name = self._source.plugin_name
             request.run_tag_filter.runs.names.append(run)
             request.run_tag_filter.tags.names.append(tag)
-            request.downsample.num_points = _ALL
+            request.downsample.num_points = limit
             response = stub.ReadTensors(request)
             raw = [
                 (step, wall_time, value)
@@ -215,12 +242,19 @@ class KindReader:
         key = (experiment_id, run, tag)
         cached = self._raw_cache.get(key, version)
         if cached is None:
-            cached = {}
-            for step, wall_time, value in self._read(ctx, experiment_id, run, tag):
-                cached[step] = (wall_time, value)
-            cached = dict(sorted(cached.items()))
-            self._raw_cache.put(key, version, cached, sum(_raw_size(v) for _, v in cached.values()))
-        return version, cached
+            records, limit = self._read(ctx, experiment_id, run, tag)
+            steps: dict[int, tuple[float, Any]] = {}
+            for step, wall_time, value in records:
+                steps[step] = (wall_time, value)
+            cached = (dict(sorted(steps.items())), len(records) >= limit)
+            self._raw_cache.put(key, version, cached, sum(_raw_size(v) for _, v in steps.values()))
+        return version, cached[0]
+
+    def downsampled(self, ctx, experiment_id: str, run: str, tag: str) -> bool:
+        """Whether the series was too large to read whole and is an even sample of its steps."""
+        self._raw(ctx, experiment_id, run, tag)
+        cached = self._raw_cache.get((experiment_id, run, tag), self._version(ctx, experiment_id, run, tag))
+        return bool(cached and cached[1])
 
     def _decoded(self, run: str, tag: str, step: int, wall_time: float, value: Any) -> Step | None:
         try:

@@ -65,13 +65,14 @@ def tensor_info(series: TagSeries, t: int) -> dict[str, Any]:
     }
 
 
-def series_body(run: str, tag: str, series: TagSeries, metric: str) -> dict[str, Any]:
+def series_body(run: str, tag: str, series: TagSeries, metric: str, downsampled: bool) -> dict[str, Any]:
     nonfinite = np.argwhere(np.nan_to_num(series.table["nonfinite"], nan=0.0) > 0)
     return {
         "run": run,
         "tag": tag,
         "metric": metric,
         "approximate": series.approximate,
+        "downsampled": downsampled,
         "metrics": list(series.metrics),
         "steps": series.steps.tolist(),
         "wall_times": series.wall_times.tolist(),
@@ -187,7 +188,12 @@ class DistributionsRoutes(KindRoutes):
         ctx, experiment_id, run, tag = self.run_tag(request)
         series = self.tag_series(ctx, experiment_id, run, tag)
         metric = query.choice(request, "metric", series.metrics, "norm")
-        return series_body(run, tag, series, metric)
+        if series.approximate:
+            names = self.legacy.tags(ctx, experiment_id).get(run, [])
+            downsampled = any(self.legacy.downsampled(ctx, experiment_id, run, name) for name in names)
+        else:
+            downsampled = self.reader.downsampled(ctx, experiment_id, run, tag)
+        return series_body(run, tag, series, metric, downsampled)
 
     def step_body(self, request: wrappers.Request) -> dict[str, Any]:
         ctx, experiment_id, run, tag = self.run_tag(request)

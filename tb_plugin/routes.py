@@ -76,8 +76,12 @@ class KindRoutes:
         return self.reader.tags(*experiment(request))
 
     def series_body(self, request: wrappers.Request) -> dict[str, Any]:
-        steps = self.reader.series(*self.run_tag(request), type(self).summarize)
-        return {"steps": [{"step": item.step, "wall_time": item.wall_time, **item.value} for item in steps]}
+        key = self.run_tag(request)
+        steps = self.reader.series(*key, type(self).summarize)
+        return {
+            "steps": [{"step": item.step, "wall_time": item.wall_time, **item.value} for item in steps],
+            "downsampled": self.reader.downsampled(*key),
+        }
 
     def step_body(self, request: wrappers.Request) -> dict[str, Any]:
         return self.detail(self.reader.step(*self.run_tag(request), query.integer(request, "step")))

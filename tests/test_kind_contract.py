@@ -190,3 +190,23 @@ def test_bad_requests_get_400_or_404(tmp_path, kind, provider):
         response = served.get(f"/{kind.slug}/{route}", **params)
         assert response.status_code == status, (route, params, response.get_data(as_text=True))
     served.close()
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_series_too_large_for_one_read_is_an_even_sample_that_says_so(tmp_path, kind, provider, monkeypatch):
+    from modellens.tb_plugin import data
+
+    with modellens.Writer(tmp_path / "run") as writer:
+        for step in range(40):
+            kind.write(writer, "t", step)
+    served = Served(tmp_path, provider)
+    served.wait_for(lambda: served.get(f"/{kind.slug}/step", run="run", tag="t", step=39).status_code == 200)
+    body = served.json(f"/{kind.slug}/series", run="run", tag="t")
+    assert body["downsampled"] is False
+    monkeypatch.setattr(data, "READ_BUDGET_BYTES", 1024)
+    served = Served(tmp_path, provider)  # a fresh plugin: nothing cached
+    served.wait_for(lambda: served.get(f"/{kind.slug}/step", run="run", tag="t", step=39).status_code == 200)
+    body = served.json(f"/{kind.slug}/series", run="run", tag="t")
+    steps = body["steps"] if isinstance(body["steps"][0], int) else [s["step"] for s in body["steps"]]
+    assert body["downsampled"] is True and 2 <= len(steps) < 40 and steps[-1] == 39
+    served.close()
