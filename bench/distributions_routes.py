@@ -17,7 +17,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from common import percentiles, table  # noqa: E402
+from common import table, timed_get  # noqa: E402
 
 TENSORS = 161
 STEPS = 2000
@@ -57,17 +57,6 @@ def write_logs(logdir: Path) -> None:
             for tag in TAGS:
                 writer._write(distributions.encode(tag, synthetic_step(rng, level)), step, None)
             writer.histogram("reference/histogram", rng.normal(size=2048), step=step)
-
-
-def timed(get, path: str, params: dict) -> tuple[float, float]:
-    samples = []
-    for _ in range(REQUESTS):
-        start = time.perf_counter()
-        response = get(path, query_string=params)
-        response.get_data()
-        samples.append(time.perf_counter() - start)
-        assert response.status_code == 200, response.get_data(as_text=True)[:200]
-    return percentiles(samples)
 
 
 def main() -> str:
@@ -125,7 +114,7 @@ def main() -> str:
                 first = time.perf_counter()
                 get(path, query_string=params).get_data()
                 first = time.perf_counter() - first
-                p50, p95 = timed(get, path, params)
+                p50, p95 = timed_get(get, path, params, REQUESTS)
                 rows.append([kind, name, f"{first * 1000:.0f} ms", f"{p50 * 1000:.0f} ms", f"{p95 * 1000:.0f} ms"])
             served.close()
     return table(

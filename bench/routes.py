@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from common import percentiles, table  # noqa: E402
+from common import table, timed_get  # noqa: E402
 
 STEPS = 1000
 CLASSES = 100
@@ -35,17 +34,6 @@ def write_logs(logdir: Path) -> None:
         truth = rng.integers(0, BIG, 200_000)
         predicted = np.where(rng.random(200_000) < 0.3, rng.integers(0, BIG, 200_000), truth)
         writer.confusion_matrix("val/confusion", truth, predicted, labels=np.arange(BIG), step=0)
-
-
-def timed(client_get, path: str, params: dict) -> tuple[float, float]:
-    samples = []
-    for _ in range(REQUESTS):
-        start = time.perf_counter()
-        response = client_get(path, query_string=params)
-        response.get_data()
-        samples.append(time.perf_counter() - start)
-        assert response.status_code == 200, response.get_data(as_text=True)[:200]
-    return percentiles(samples)
 
 
 def main() -> str:
@@ -100,7 +88,7 @@ def main() -> str:
                 ),
             ]
             for name, get, path, params in cases:
-                p50, p95 = timed(get, path, params)
+                p50, p95 = timed_get(get, path, params, REQUESTS)
                 rows.append([kind, name, f"{p50 * 1000:.0f} ms", f"{p95 * 1000:.0f} ms"])
             served.close()
     return table(

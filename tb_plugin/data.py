@@ -36,7 +36,7 @@ _ALL = 10**9  # "read every step": downsample=0 returns nothing
 #: per ReadTensors): a series whose steps would not fit is read as an even sample of its steps,
 #: the last one included, and says so (``KindReader.downsampled``).
 READ_BUDGET_BYTES = 96 * 2**20
-RAW_CACHE_BYTES = 512 * 2**20
+RAW_CACHE_BYTES = 256 * 2**20
 SUMMARY_CACHE_ENTRIES = 256
 
 

@@ -25,7 +25,7 @@ from modellens.tb_plugin import query
 from modellens.tb_plugin.data import LRU, KindReader, Source, Step
 from modellens.tb_plugin.routes import KindRoutes, experiment, respond
 
-SERIES_CACHE_BYTES = 512 * 2**20
+SERIES_CACHE_BYTES = 256 * 2**20
 _VALUES = ("min", "max", "mean", "std", "norm", "max_abs")
 
 

@@ -37,6 +37,16 @@ def single_string(tensor_value: Any, what: str) -> bytes:
     return array[0]
 
 
+def parse_step(message_class: Any, tensor_value: Any, what: str) -> Any:
+    """The step message of a kind, parsed from the value a data provider returns; every defect
+    is an ``UnreadableRecord``."""
+    payload = single_string(tensor_value, what)
+    try:
+        return message_class.FromString(payload)
+    except Exception as error:  # protobuf raises DecodeError and others
+        raise UnreadableRecord(f"malformed {what} step: {error}") from None
+
+
 def narrowest_counts(counts: np.ndarray) -> tuple[int, bytes]:
     """``(CountType number, little-endian bytes)`` of non-negative integer counts."""
     largest = int(counts.max()) if counts.size else 0

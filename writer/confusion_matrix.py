@@ -281,12 +281,7 @@ def decode(tensor_value: Any) -> ConfusionMatrix:
 
     Raises ``UnreadableRecord`` for anything that is not a well-formed step.
     """
-    try:
-        step = _proto.ConfusionMatrixStep.FromString(_packing.single_string(tensor_value, "confusion-matrix"))
-    except _metadata.UnreadableRecord:
-        raise
-    except Exception as error:
-        raise _metadata.UnreadableRecord(f"malformed confusion-matrix step: {error}") from None
+    step = _packing.parse_step(_proto.ConfusionMatrixStep, tensor_value, "confusion-matrix")
     num_classes = step.num_classes
     if num_classes <= 0 or num_classes > MAX_CLASSES:
         raise _metadata.UnreadableRecord(f"num_classes {num_classes} is out of range")

@@ -208,12 +208,7 @@ def decode(tensor_value: Any) -> Distributions:
 
     Raises ``UnreadableRecord`` for anything that is not a well-formed step.
     """
-    try:
-        step = _proto.DistributionsStep.FromString(_packing.single_string(tensor_value, "distributions"))
-    except _metadata.UnreadableRecord:
-        raise
-    except Exception as error:
-        raise _metadata.UnreadableRecord(f"malformed distributions step: {error}") from None
+    step = _packing.parse_step(_proto.DistributionsStep, tensor_value, "distributions")
     count, bins, extra_count = len(step.names), step.bins, len(step.extra_names)
     if count == 0 or len(step.dtypes) != count:
         raise _metadata.UnreadableRecord("distributions step has no tensors, or dtypes do not match names")
