@@ -1,7 +1,13 @@
-"""Regenerates the README's screenshots from demo_logs/ (run: .venv/bin/python docs/take_screenshots.py)."""
+"""Regenerates the README's screenshots from the demo logs.
+
+Run: ``.venv/bin/python docs/take_screenshots.py [LOGDIR] [--out DIR]`` (defaults: ``demo_logs/``
+and ``docs/``). The logdir needs the confusion runs of ``demo_logs/generate.py`` and the
+training-health runs of ``demo_logs/distributions_demo.py``.
+"""
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -11,34 +17,87 @@ sys.path.insert(0, str(ROOT / "tests"))
 from harness import TensorBoardProcess, launch_chromium, open_modellens  # noqa: E402
 
 HEATMAP = "canvas[aria-label='confusion matrix heatmap']"
+HEALTH_HEATMAP = "canvas[aria-label='training health heatmap']"
+
+
+def confusion(browser, url: str, out: Path) -> None:
+    context, page, frame = open_modellens(browser, url, height=900)
+    frame.get_by_label("tag").select_option("val/confusion")
+    frame.get_by_label("run", exact=True).select_option("mlp_lr0.0003")
+    frame.locator(f"{HEATMAP}[data-run='mlp_lr0.0003'][data-tag='val/confusion']").wait_for()
+    frame.get_by_label("normalize").select_option("true")
+    canvas = frame.locator(HEATMAP)
+    left, top, cell = (float(v) for v in canvas.evaluate("c => [c.dataset.left, c.dataset.top, c.dataset.cell]"))
+    canvas.hover(position={"x": left + 9.5 * cell, "y": top + 5.5 * cell})  # five → nine
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(out / "confusion-matrix.png"))
+    frame.get_by_label("delta").select_option("run")
+    frame.get_by_label("reference run").select_option("mlp_lr0.003")
+    page.wait_for_timeout(500)
+    canvas.hover(position={"x": left + 9.5 * cell, "y": top + 5.5 * cell})
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(out / "confusion-delta.png"))
+    context.close()
+
+
+def _training_health(frame, run: str, tag: str) -> None:
+    """Opens the Training health view on ``run`` and ``tag``, and waits for its alerts and detail."""
+    frame.get_by_role("button", name="Training health").click()
+    frame.get_by_label("run", exact=True).select_option(run)
+    frame.get_by_label("tag", exact=True).select_option(tag)
+    frame.locator(f"{HEALTH_HEATMAP}[data-run='{run}'][data-tag='{tag}']").wait_for()
+    frame.get_by_role("region", name="alerts").get_by_text(f"in run {run}").wait_for()  # the verdicts arrived
+    frame.locator("svg[aria-label='tensor histogram']").first.wait_for()
+
+
+def _shoot_down_to(page, bottom, path: Path) -> None:
+    """A screenshot of the page from its top down to just below the element ``bottom``."""
+    page.mouse.move(5, page.viewport_size["height"] - 5)  # no hover highlight, no tooltip
+    page.wait_for_timeout(800)  # the detail charts
+    box = bottom.bounding_box()
+    height = min(page.viewport_size["height"], box["y"] + box["height"] + 6)  # less than the gap to what follows
+    page.screenshot(path=str(path), clip={"x": 0, "y": 0, "width": page.viewport_size["width"], "height": height})
+
+
+def training_health(browser, url: str, out: Path) -> None:
+    # the diverging run: the alerts, the heatmap with its NaN/Inf cells (red), and the first
+    # alert clicked: its first tensor's detail at its first step
+    context, page, frame = open_modellens(browser, url, height=1800)
+    _training_health(frame, "diverging", "gradients")
+    first = frame.get_by_role("region", name="alerts").locator("button.ml-alert").first
+    tag = first.get_attribute("data-tag")
+    first.click()
+    frame.locator(f"{HEALTH_HEATMAP}[data-tag='{tag}']:not([data-step=''])").wait_for()
+    _shoot_down_to(page, frame.get_by_role("table", name="tensor statistics"), out / "training-health.png")
+    context.close()
+
+    # the deep sigmoid network: vanishing gradients in the early layers, on the gradient norms
+    context, page, frame = open_modellens(browser, url, height=1800)
+    _training_health(frame, "deep_sigmoid", "gradients")
+    frame.get_by_label("metric").select_option("norm")
+    frame.get_by_role("region", name="alerts").locator("button[data-kind='vanishing_gradients']").wait_for()
+    charts = frame.locator(".ml-detail-row").first  # the first tensor's distributions over steps
+    _shoot_down_to(page, charts, out / "training-health-vanishing.png")
+    context.close()
 
 
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
-    server = TensorBoardProcess(ROOT / "demo_logs", load_fast=True)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("logdir", nargs="?", type=Path, default=ROOT / "demo_logs")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs", help="where the PNGs go (default: docs/)")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    server = TensorBoardProcess(args.logdir, load_fast=True)
     try:
-        server.wait_ready()
+        server.wait_ready(route="confusion/tags")
+        server.wait_ready(route="distributions/tags")
         with sync_playwright() as playwright:
             browser = launch_chromium(playwright)
-            _, page, frame = open_modellens(browser, server.url, height=900)
-            frame.get_by_label("tag").select_option("val/confusion")
-            frame.get_by_label("run", exact=True).select_option("mlp_lr0.0003")
-            frame.locator(f"{HEATMAP}[data-run='mlp_lr0.0003'][data-tag='val/confusion']").wait_for()
-            frame.get_by_label("normalize").select_option("true")
-            canvas = frame.locator(HEATMAP)
-            left, top, cell = (
-                float(v) for v in canvas.evaluate("c => [c.dataset.left, c.dataset.top, c.dataset.cell]")
-            )
-            canvas.hover(position={"x": left + 9.5 * cell, "y": top + 5.5 * cell})  # five → nine
-            page.wait_for_timeout(300)
-            page.screenshot(path=str(ROOT / "docs" / "confusion-matrix.png"))
-            frame.get_by_label("delta").select_option("run")
-            frame.get_by_label("reference run").select_option("mlp_lr0.003")
-            page.wait_for_timeout(500)
-            canvas.hover(position={"x": left + 9.5 * cell, "y": top + 5.5 * cell})
-            page.wait_for_timeout(300)
-            page.screenshot(path=str(ROOT / "docs" / "confusion-delta.png"))
+            confusion(browser, server.url, args.out)
+            training_health(browser, server.url, args.out)
             browser.close()
     finally:
         server.stop()

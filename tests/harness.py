@@ -4,6 +4,7 @@ ModelLens tab opened in it."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -145,19 +146,22 @@ class TensorBoardProcess:
             stderr=subprocess.STDOUT,
         )
 
-    def wait_ready(self, timeout: float = 60.0) -> None:
+    def wait_ready(self, timeout: float = 60.0, route: str = "confusion/tags", runs: int = 1) -> None:
+        """Waits until ModelLens's ``route`` (a ``<kind>/tags`` route, such as ``"distributions/tags"``)
+        answers 200 with at least ``runs`` runs, or raises with TensorBoard's log."""
+        url = f"{self.url}{PREFIX}/{route.lstrip('/')}"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"tensorboard exited: {self.log_path.read_text(errors='replace')}")
             try:
-                with urllib.request.urlopen(f"{self.url}/data/plugin/modellens/confusion/tags", timeout=2) as r:
-                    if b"confusion" in r.read():
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200 and len(json.loads(response.read()).get("runs") or {}) >= runs:
                         return
-            except OSError:
+            except (OSError, ValueError):  # not listening yet, an error status, or not JSON yet
                 pass
             time.sleep(0.3)
-        raise TimeoutError(f"tensorboard not ready: {self.log_path.read_text(errors='replace')}")
+        raise TimeoutError(f"tensorboard not ready ({route}): {self.log_path.read_text(errors='replace')}")
 
     def stop(self) -> None:
         self.process.terminate()

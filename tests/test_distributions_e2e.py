@@ -7,13 +7,12 @@ module groups (one with a hostile name), and a run whose gradients turn NaN from
 
 from __future__ import annotations
 
-import json
 import re
 import time
-import urllib.request
 
 import numpy as np
 import pytest
+from playwright.sync_api import expect
 
 import modellens
 from harness import ARTIFACTS, TensorBoardProcess, open_modellens, plugin_frame
@@ -59,27 +58,11 @@ def health_logs(tmp_path_factory):
     return logdir, logged
 
 
-def _wait_for_distributions(server: TensorBoardProcess, runs: int, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"tensorboard exited: {server.log_path.read_text(errors='replace')}")
-        try:
-            url = f"{server.url}/data/plugin/modellens/distributions/tags"
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if len(json.loads(response.read())["runs"]) >= runs:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise TimeoutError(f"tensorboard not ready: {server.log_path.read_text(errors='replace')}")
-
-
 @pytest.fixture(scope="session", params=[True, False], ids=["load_fast=true", "load_fast=false"])
 def health_server(request, health_logs):
     server = TensorBoardProcess(health_logs[0], load_fast=request.param)
     try:
-        _wait_for_distributions(server, runs=2)
+        server.wait_ready(route="distributions/tags", runs=2)
         yield server
     finally:
         server.stop()
@@ -122,7 +105,9 @@ def wait_for_rows(frame, rows: list[str], timeout: float = 10.0) -> None:
 
 def hover_cell(frame, row: int, column: int) -> str:
     g = geometry(frame)
-    frame.locator(HEATMAP).hover(position={"x": g["left"] + (column + 0.5) * g["w"], "y": g["top"] + (row + 0.5) * g["h"]})
+    frame.locator(HEATMAP).hover(
+        position={"x": g["left"] + (column + 0.5) * g["w"], "y": g["top"] + (row + 0.5) * g["h"]}
+    )
     tooltip = frame.get_by_role("tooltip")
     tooltip.wait_for()
     return tooltip.inner_text()
@@ -132,13 +117,26 @@ def test_rows_in_model_order_grouped_and_hover_shows_the_exact_norm(health, heal
     _, frame = health
     _, logged = health_logs
     show(frame, run="healthy", tag="gradients")
-    rows = ["embed.weight", "layer1", "layer1.0", NAMES[1], NAMES[2], "layer1.1", NAMES[3], NAMES[4], "fc.weight", XSS_NAME]
+    rows = [
+        "embed.weight",
+        "layer1",
+        "layer1.0",
+        NAMES[1],
+        NAMES[2],
+        "layer1.1",
+        NAMES[3],
+        NAMES[4],
+        "fc.weight",
+        XSS_NAME,
+    ]
     wait_for_rows(frame, rows)
     column = 7
     text = hover_cell(frame, rows.index("layer1.1.conv1.weight"), column)
     assert "tensor: layer1.1.conv1.weight" in text and f"step: {column * EVERY}" in text
     shown = float(re.search(r"norm \(L2\): (\S+)", text).group(1))
-    expected = np.linalg.norm(logged[("healthy", "gradients", "layer1.1.conv1.weight", column * EVERY)].astype(np.float64))
+    expected = np.linalg.norm(
+        logged[("healthy", "gradients", "layer1.1.conv1.weight", column * EVERY)].astype(np.float64)
+    )
     assert shown == pytest.approx(expected, rel=1e-5)
     group = hover_cell(frame, rows.index("layer1"), column)
     assert "group: layer1 (max of 4 tensors)" in group
@@ -152,7 +150,21 @@ def test_a_group_collapses_into_one_aggregated_row(health):
     frame.locator(HEATMAP).click(position={"x": 20, "y": g["top"] + (row + 0.5) * g["h"]})  # its label
     wait_for_rows(frame, ["embed.weight", "layer1", "fc.weight", XSS_NAME])
     frame.get_by_role("button", name="expand all").click()
-    wait_for_rows(frame, ["embed.weight", "layer1", "layer1.0", NAMES[1], NAMES[2], "layer1.1", NAMES[3], NAMES[4], "fc.weight", XSS_NAME])
+    wait_for_rows(
+        frame,
+        [
+            "embed.weight",
+            "layer1",
+            "layer1.0",
+            NAMES[1],
+            NAMES[2],
+            "layer1.1",
+            NAMES[3],
+            NAMES[4],
+            "fc.weight",
+            XSS_NAME,
+        ],
+    )
 
 
 def test_an_alert_opens_its_tensor_at_its_first_step(health):
@@ -166,7 +178,7 @@ def test_an_alert_opens_its_tensor_at_its_first_step(health):
     frame.get_by_text(f"step {NAN_FROM} ({NAN_FROM // EVERY + 1} of {STEPS})").wait_for()
     table = frame.get_by_role("table", name="tensor statistics")
     nan_row = table.get_by_role("row").filter(has=frame.get_by_role("cell", name="NaN", exact=True))
-    assert nan_row.get_by_role("cell").nth(2).inner_text() == "1"  # the gradients column
+    expect(nan_row.get_by_role("cell").nth(2)).to_have_text("1")  # the gradients column, once drawn
 
 
 def test_histogram_hover_shows_bin_and_count(health, health_logs):

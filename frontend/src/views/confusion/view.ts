@@ -1,10 +1,9 @@
 // The confusion-matrix dashboard: sidebar controls, heatmap with tooltip, metrics chart,
-// most-confused pairs and the per-class table. Fetches through ./api, shapes through ./shape.
+// most-confused pairs (./pairs) and the per-class table (./table); the cells' pixels and hover
+// text in ./cells, export in ./exporting. Fetches through ./api, shapes through ./shape.
 
 import { ApiError } from "../../core/api";
-import { lookupTable, packRgba } from "../../core/colors";
 import { el, labelled, replaceOptions, select } from "../../core/dom";
-import { downloadPng, downloadSvg, fileStem, heatmapSvg, rgbaDataUrl } from "../../core/export";
 import { Staleness } from "../../core/guard";
 import { Heatmap, type HoverEvent } from "../../core/heatmap";
 import { Legend } from "../../core/legend";
@@ -13,10 +12,12 @@ import { RunTagPicker } from "../../core/picker";
 import { StepSlider } from "../../core/slider";
 import { Tooltip } from "../../core/tooltip";
 import { fetchSeries, fetchStep, fetchTags } from "./api";
+import { cellLines, cellPixels, type Rendered } from "./cells";
+import { exportField } from "./exporting";
+import { ConfusedPairs } from "./pairs";
 import { ClassTable } from "./table";
 import {
   alignByName,
-  cellDetail,
   classOrder,
   confusionScale,
   difference,
@@ -24,7 +25,6 @@ import {
   formatValue,
   normalize,
   size,
-  topConfused,
   type Normalization,
   type Ordering,
   type SeriesPoint,
@@ -32,15 +32,6 @@ import {
 } from "./shape";
 
 type DeltaMode = "off" | "step" | "run";
-
-interface Rendered {
-  data: StepData;
-  order: number[];
-  values: Float64Array; // display value per cell, class-index space
-  reference: StepData | null;
-  normalization: Normalization;
-  rgba: Uint8ClampedArray;
-}
 
 export class ConfusionView {
   readonly sidebar = el("div", { className: "ml-sidebar-section" });
@@ -120,14 +111,12 @@ export class ConfusionView {
     },
     (step) => this.slider.goTo(step),
   );
-  private pairs = el("ol", { className: "ml-pairs" });
+  private pairs = new ConfusedPairs((trueIndex, predictedIndex) =>
+    this.toggleHighlightByIndex(trueIndex, predictedIndex),
+  );
   private table = new ClassTable((index) => this.toggleHighlightByIndex(index, index));
 
   constructor() {
-    const exportPng = el("button", { text: "PNG" });
-    const exportSvg = el("button", { text: "SVG" });
-    exportPng.addEventListener("click", () => downloadPng(this.heatmap.canvas, this.fileStem()));
-    exportSvg.addEventListener("click", () => this.exportSvg());
     this.sidebar.append(
       ...this.picker.fields,
       this.slider.element,
@@ -136,10 +125,12 @@ export class ConfusionView {
       labelled("delta", this.deltaMode),
       this.referenceStepField,
       this.referenceRunField,
-      el("div", { className: "ml-field" }, [
-        el("span", { text: "export view" }),
-        el("div", { className: "ml-row" }, [exportPng, exportSvg]),
-      ]),
+      exportField({
+        canvas: this.heatmap.canvas,
+        run: () => this.picker.run,
+        tag: () => this.picker.tag,
+        drawn: () => this.rendered,
+      }),
     );
     this.main.append(
       this.status,
@@ -148,7 +139,7 @@ export class ConfusionView {
         el("div", { className: "ml-heatmap-outer" }, [this.legend.element, this.heatmapWrap]),
         el("div", { className: "ml-side" }, [
           el("section", {}, [el("h2", { text: "accuracy and macro-F1 by step" }), this.chart.element]),
-          el("section", {}, [el("h2", { text: "most confused (true → predicted)" }), this.pairs]),
+          el("section", {}, [el("h2", { text: "most confused (true → predicted)" }), this.pairs.element]),
           el("section", {}, [el("h2", { text: "per class" }), this.table.element]),
         ]),
       ]),
@@ -240,18 +231,7 @@ export class ConfusionView {
     }
     const delta = reference !== null;
     const scale = confusionScale(values, delta ? "delta" : normalization);
-    const index = scale.index;
-    const table = new Uint32Array(lookupTable(delta ? "diverging" : "blues").buffer);
-    const noData = packRgba(128, 128, 128, 60);
-    const rgba = new Uint8ClampedArray(n * n * 4);
-    const pixels = new Uint32Array(rgba.buffer); // one RGBA pixel per cell, in display order
-    for (let r = 0; r < n; r++) {
-      const row = order[r] * n;
-      for (let c = 0; c < n; c++) {
-        const k = index(values[row + order[c]]);
-        pixels[r * n + c] = k < 0 ? noData : table[k];
-      }
-    }
+    const rgba = cellPixels(values, order, scale, delta);
     const names = order.map((i) => data.class_names[i]);
     this.rendered = { data, order, values, reference, normalization, rgba };
     this.heatmap.setImage(
@@ -280,7 +260,7 @@ export class ConfusionView {
       data.step,
     );
     this.table.update(data);
-    this.drawPairs(data);
+    this.pairs.update(data, this.highlight);
     // data arrival → everything drawn; read by bench/browser_draw.py
     performance.measure("modellens:draw", { start: started, end: performance.now(), detail: { classes: n } });
   }
@@ -289,20 +269,6 @@ export class ConfusionView {
     return this.deltaMode.value === "run"
       ? `run ${this.referenceRun.value}, step ${reference.step}`
       : `step ${reference.step}`;
-  }
-
-  private drawPairs(data: StepData): void {
-    const items = topConfused(data, 10).map((pair) => {
-      const button = el("button", {
-        text: `${data.class_names[pair.trueIndex]} → ${data.class_names[pair.predictedIndex]}: ${pair.count} (${formatPercent(pair.rowFraction)} of true)`,
-      });
-      const names = [data.class_names[pair.trueIndex], data.class_names[pair.predictedIndex]];
-      if (this.highlight?.[0] === names[0] && this.highlight?.[1] === names[1]) button.classList.add("ml-active");
-      button.addEventListener("click", () => this.toggleHighlightByIndex(pair.trueIndex, pair.predictedIndex));
-      return el("li", {}, [button]);
-    });
-    if (!items.length) items.push(el("li", { className: "ml-note", text: "no confusions at this step" }));
-    this.pairs.replaceChildren(...items);
   }
 
   /** The highlighted cell in display coordinates, or null when its classes are not shown. */
@@ -324,7 +290,7 @@ export class ConfusionView {
     const same = this.highlight?.[0] === names[trueIndex] && this.highlight?.[1] === names[predictedIndex];
     this.highlight = same ? null : [names[trueIndex], names[predictedIndex]];
     this.heatmap.setHighlight(this.displayCell(this.highlight), true);
-    this.drawPairs(this.rendered.data);
+    this.pairs.update(this.rendered.data, this.highlight);
   }
 
   private showTooltip(event: HoverEvent | null): void {
@@ -333,48 +299,8 @@ export class ConfusionView {
       this.tooltip.hide();
       return;
     }
-    const n = size(rendered.data);
-    const i = rendered.order[event.row];
-    const j = rendered.order[event.column];
-    const cell = cellDetail(rendered.data, i, j);
-    const lines = [
-      `true: ${cell.trueName}`,
-      `predicted: ${cell.predictedName}`,
-      `count: ${cell.count}`,
-      `row %: ${formatPercent(cell.rowFraction)} of true ${cell.trueName}`,
-      `column %: ${formatPercent(cell.columnFraction)} of predicted ${cell.predictedName}`,
-    ];
-    const value = rendered.values[i * n + j];
-    if (rendered.reference) {
-      lines.push(
-        `delta: ${formatValue(value, rendered.normalization, true)} vs ${this.deltaLabel(rendered.reference)}`,
-      );
-    } else if (rendered.normalization !== "none") {
-      const label = rendered.normalization === "true" ? "by true class" : "by predicted class";
-      lines.splice(3, 0, `shown (${label}): ${formatValue(value, rendered.normalization)}`);
-    }
-    this.tooltip.show(lines, event.x, event.y);
-  }
-
-  private fileStem(): string {
-    return fileStem(this.picker.run, this.picker.tag, `step${this.rendered?.data.step ?? 0}`);
-  }
-
-  private exportSvg(): void {
-    const rendered = this.rendered;
-    if (!rendered) return;
-    const n = size(rendered.data);
-    const names = rendered.order.map((i) => rendered.data.class_names[i]);
-    const text = heatmapSvg({
-      rows: n,
-      columns: n,
-      rgba: rendered.rgba,
-      rowNames: names,
-      columnNames: names,
-      title: `${this.picker.tag} · ${this.picker.run} · step ${rendered.data.step}`,
-      pngDataUrl: () => rgbaDataUrl(rendered.rgba, n, n),
-    });
-    downloadSvg(text, this.fileStem());
+    const label = rendered.reference ? this.deltaLabel(rendered.reference) : "";
+    this.tooltip.show(cellLines(rendered, event.row, event.column, label), event.x, event.y);
   }
 
   private fail(error: unknown): void {

@@ -21,6 +21,53 @@ function installCss(): void {
 const BAND = "#1976d2";
 const COMPARE = "#ef6c00";
 const TRANSPARENT = "rgba(0,0,0,0)";
+const AXIS_FONT = '12px system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
+const TICK_SIZE = 10; // uPlot's defaults
+const TICK_GAP = 5;
+
+let measurer: CanvasRenderingContext2D | null = null;
+
+/** The y axis's width in CSS pixels: its longest tick label, the ticks, the gap and a margin. */
+function yAxisSize(_u: uPlot, values: string[] | null): number {
+  if (!values?.length) return 64; // the first layout pass, before any tick is formatted
+  measurer ??= document.createElement("canvas").getContext("2d");
+  if (!measurer) return 80;
+  measurer.font = AXIS_FONT;
+  const widest = Math.max(...values.map((v) => measurer?.measureText(v ?? "").width ?? 0));
+  return Math.ceil(widest + TICK_SIZE + TICK_GAP + 4);
+}
+
+/** A y tick label: `formatTick`'s, with "1.0e6" shortened to "1e6" (so "1e-9", "2.5e19"). */
+function yTick(value: number | null): string {
+  return value === null ? "" : formatTick(value).replace(/\.0(?=e)/, "");
+}
+
+const SIGNED_LOG_SPACE = 24; // CSS pixels between two labels of the signed-log axis, at least
+
+/**
+ * The signed-log axis's ticks: 0 and the powers of ten of either sign within the range, thinned
+ * from the outermost inwards so that labels keep their distance (uPlot's own asinh ticks subdivide
+ * every decade, thousands of lines across the 30 decades of a diverging run).
+ */
+function signedLogSplits(u: uPlot, _axis: number, min: number, max: number): number[] {
+  const threshold = u.scales.y.asinh ?? 1;
+  const position = (v: number) => u.valToPos(v, "y");
+  const zero = min <= 0 && max >= 0 ? [0] : [];
+  const side = (sign: 1 | -1, limit: number): number[] => {
+    const kept: number[] = [];
+    if (limit <= 0) return kept;
+    const lowest = Math.floor(Math.log10(threshold));
+    for (let k = Math.floor(Math.log10(limit)); k >= lowest; k--) {
+      const value = sign * Number(`1e${k}`); // exact powers of ten, not 10 ** k
+      if (value < min || value > max) continue;
+      const at = position(value);
+      const near = (other: number) => Math.abs(position(other) - at) < SIGNED_LOG_SPACE;
+      if (!kept.some(near) && !zero.some(near)) kept.push(value);
+    }
+    return kept;
+  };
+  return [...side(-1, -min), ...zero, ...side(1, max)].sort((a, b) => a - b);
+}
 
 /** The signed-log scale's linear range: a tenth of the typical interquartile spread. */
 function linearThreshold(b: Bands): number {
@@ -105,13 +152,16 @@ export class BandChart {
       legend: { show: false },
       cursor: { drag: { x: true, y: false }, points: { show: false } },
       axes: [
-        { stroke: muted, grid: { stroke: border, width: 1 }, ticks: { stroke: border } },
+        { stroke: muted, font: AXIS_FONT, grid: { stroke: border, width: 1 }, ticks: { stroke: border } },
         {
           stroke: muted,
+          font: AXIS_FONT,
           grid: { stroke: border, width: 1 },
-          ticks: { stroke: border },
-          size: 64,
-          values: (_u, splits) => splits.map((v) => formatTick(v)),
+          ticks: { stroke: border, size: TICK_SIZE },
+          gap: TICK_GAP,
+          size: yAxisSize, // wide enough for the longest label, whatever the magnitude
+          values: (_u, splits) => splits.map(yTick),
+          ...(signedLog ? { splits: signedLogSplits, filter: (_u: uPlot, splits: number[]) => splits } : {}),
         },
       ],
       hooks: {
