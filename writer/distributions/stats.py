@@ -147,6 +147,11 @@ def _as_numeric(array: np.ndarray) -> np.ndarray:
 
 def tensor_stats(arrays: Sequence[np.ndarray]) -> Stats:
     """``Stats`` of numpy arrays (any real dtype), two passes over chunks of each array."""
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN/Inf are counted, not warned about
+        return _tensor_stats(arrays)
+
+
+def _tensor_stats(arrays: Sequence[np.ndarray]) -> Stats:
     count = len(arrays)
     counts = np.zeros((count, len(COUNT_FIELDS)), dtype=np.int64)
     total = np.zeros(count)

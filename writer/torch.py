@@ -1,0 +1,442 @@
+"""PyTorch integration: ``modellens.torch.watch(model, writer, every=100)``.
+
+``watch`` counts optimizer steps with torch's global optimizer step hooks, so it needs no
+change to the training loop and sees what the optimizer applies:
+
+- **gradients** are read in the step *pre*-hook: after AMP unscaling and clipping, after
+  gradient accumulation, DDP-synchronised; once per optimizer step, never per micro-batch. A
+  step that ``GradScaler`` skips (Inf/NaN found) calls no step hook, so it logs nothing.
+  Parameters without a gradient (frozen, or unused) are left out of the record.
+- **weights** are logged in the same pre-hook (the weights the step's gradients belong to).
+- **updates**: at a logging step the pre-hook keeps a strided sample of each updated
+  parameter (``SAMPLE`` values at a stride co-prime with 576, whole tensors when smaller; all of
+  it with ``exact=True``); the post-hook logs the distribution of ΔW over that sample under
+  tag ``updates`` with the column ``update_ratio`` = ‖ΔW‖ / ‖W‖ (W before the step).
+- **activations** (opt-in): forward hooks are registered only for the forward passes that
+  lead to a logging step (armed after the step before it), on every leaf module, and removed
+  at the logging step. Per module: the distribution of a strided sample (``SAMPLE`` values) of
+  the output of the first training-mode forward pass, and ``dead_fraction`` = the fraction of
+  channels that are exactly zero over that whole batch (channel = dim 1 for outputs of rank ≥ 4
+  and of convolution/normalisation/pooling modules, the last dim otherwise).
+
+Between logging steps a hook costs one dictionary lookup and a counter increment. Steps are
+the optimizer's step count (0 for the first step), or ``step_fn()`` when given.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import warnings
+import weakref
+from typing import Any, Callable, Sequence
+
+__all__ = ["watch", "WatchHandle", "SAMPLE", "KINDS"]
+
+#: What ``log`` may name.
+KINDS = ("weights", "gradients", "updates", "activations")
+#: Values kept per tensor for update ratios and activations (unless ``exact=True``).
+SAMPLE = 65_536
+_MISSING_TORCH = "modellens.torch needs PyTorch: pip install 'modellens[torch]'"
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - exercised without torch installed
+        raise ImportError(_MISSING_TORCH) from None
+    return torch
+
+
+def _stride(n: int, limit: int = SAMPLE) -> int:
+    """A stride giving at most ``limit`` samples of ``n``, co-prime with 9·64 = 576 (odd, not a
+    multiple of 3) so that it does not alias with kernel or channel strides."""
+    stride = max(1, -(-n // limit))
+    while stride > 1 and (stride % 2 == 0 or stride % 3 == 0):
+        stride += 1
+    return stride
+
+
+def _sample(tensor: Any, limit: int = SAMPLE) -> Any:
+    """A float32 copy of a strided sample of ``tensor`` (all of it when small enough)."""
+    torch = _torch()
+    flat = tensor.detach().reshape(-1)
+    stride = _stride(flat.numel(), limit)
+    part = flat[::stride] if stride > 1 else flat
+    return part.to(torch.float32, copy=True)
+
+
+def _clean(name: str) -> str:
+    return name.replace("_orig_mod.", "")
+
+
+class _OptimizerState:
+    """What one optimizer holds of the watched parameters, and its step count."""
+
+    __slots__ = ("names", "params", "groups", "count", "snapshot", "snapshot_step", "contributed")
+
+    def __init__(self, names: list[str], params: list[Any], groups: int) -> None:
+        self.names = names
+        self.params = params
+        self.groups = groups
+        self.count = 0
+        self.snapshot: dict[str, Any] | None = None
+        self.snapshot_step = 0
+        self.contributed = False
+
+
+class _Pending:
+    """One record being assembled from several optimizers (same tag, same step)."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+        self.tensors: dict[str, Any] = {}
+        self.extras: dict[str, dict[str, float]] = {}
+        self.contributors: set[int] = set()
+
+
+class WatchHandle:
+    """Returned by ``watch``; ``remove()`` takes every hook away (also as a context manager)."""
+
+    def __init__(
+        self,
+        models: list[tuple[str, Any]],
+        writer: Any,
+        every: int,
+        log: tuple[str, ...],
+        exact: bool,
+        step_fn: Callable[[], int] | None,
+        prefix: str,
+    ) -> None:
+        _torch()  # fails early, naming the extra to install
+        self._writer = writer
+        self._every = every
+        self._log = log
+        self._exact = exact
+        self._step_fn = step_fn
+        self._prefix = prefix
+        self._params: dict[str, Any] = {}
+        self._modules: list[tuple[str, Any]] = []
+        seen: set[int] = set()
+        for model_prefix, model in models:
+            for name, p in model.named_parameters():
+                if id(p) not in seen:  # tied weights once, under their first name
+                    seen.add(id(p))
+                    self._params[model_prefix + _clean(name)] = p
+            for name, module in model.named_modules():
+                if not any(True for _ in module.children()) and name:
+                    self._modules.append((model_prefix + _clean(name), module))
+        self._names_by_id = {id(p): name for name, p in self._params.items()}
+        self._states: weakref.WeakKeyDictionary[Any, _OptimizerState | None] = weakref.WeakKeyDictionary()
+        self._pending: dict[str, _Pending] = {}
+        self._weights_step: int | None = None
+        self._forward_hooks: list[Any] = []
+        self._captured: dict[str, tuple[Any, Any]] = {}
+        self._removed = False
+        import torch.optim.optimizer as optimizer_module
+
+        self._hooks = [
+            optimizer_module.register_optimizer_step_pre_hook(self._pre_hook),
+            optimizer_module.register_optimizer_step_post_hook(self._post_hook),
+        ]
+        if "activations" in log:
+            self._arm()
+
+    # ------------------------------------------------------------------ public
+
+    def remove(self) -> None:
+        """Removes every hook this handle registered and writes what it still holds."""
+        if self._removed:
+            return
+        self._removed = True
+        for hook in self._hooks:
+            hook.remove()
+        self._disarm()
+        for tag in list(self._pending):
+            self._flush(tag)
+
+    def __enter__(self) -> WatchHandle:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.remove()
+
+    @property
+    def hooks(self) -> int:
+        """How many hooks this handle holds now (optimizer and forward hooks)."""
+        return (0 if self._removed else len(self._hooks)) + len(self._forward_hooks)
+
+    # ------------------------------------------------------------------ optimizer hooks
+
+    def _state(self, optimizer: Any) -> _OptimizerState | None:
+        try:
+            state = self._states[optimizer]
+        except KeyError:
+            state = None
+        else:
+            if state is None or state.groups == len(optimizer.param_groups):
+                return state
+        state = self._make_state(optimizer, state)
+        self._states[optimizer] = state
+        return state
+
+    def _make_state(self, optimizer: Any, old: _OptimizerState | None = None) -> _OptimizerState | None:
+        names, params = [], []
+        for group in optimizer.param_groups:
+            for p in group["params"]:
+                name = self._names_by_id.get(id(p))
+                if name is not None:
+                    names.append(name)
+                    params.append(p)
+        if not names:
+            return None
+        state = _OptimizerState(names, params, len(optimizer.param_groups))
+        if old is not None:
+            state.count = old.count
+        return state
+
+    def _known(self) -> set[int]:
+        return {id(s) for s in self._states.values() if s is not None}
+
+    def _pre_hook(self, optimizer: Any, args: Any, kwargs: Any) -> None:
+        state = self._state(optimizer)
+        if state is None:
+            return
+        if self._pending and state.contributed:  # a new iteration: write the last one's parts
+            for tag in list(self._pending):
+                self._flush(tag)
+        if state.count % self._every:
+            return
+        torch = _torch()
+        with torch.no_grad():
+            self._log_before_step(state)
+
+    def _post_hook(self, optimizer: Any, args: Any, kwargs: Any) -> None:
+        state = self._states.get(optimizer)
+        if state is None:
+            return
+        state.count += 1
+        if state.snapshot is not None:
+            torch = _torch()
+            with torch.no_grad():
+                self._log_updates(state)
+        if "activations" in self._log and state.count % self._every == 0 and not self._forward_hooks:
+            self._arm()
+
+    def _step(self, state: _OptimizerState) -> int:
+        return int(self._step_fn()) if self._step_fn is not None else state.count
+
+    def _log_before_step(self, state: _OptimizerState) -> None:
+        step = self._step(state)
+        if "weights" in self._log and self._weights_step != step:
+            self._weights_step = step
+            self._writer.distributions(self._prefix + "weights", dict(self._params), step=step)
+        with_grad = [(n, p) for n, p in zip(state.names, state.params) if p.requires_grad and p.grad is not None]
+        if "gradients" in self._log and with_grad:
+            self._contribute("gradients", step, state, {n: p.grad for n, p in with_grad})
+        if "updates" in self._log and with_grad:
+            state.snapshot_step = step
+            state.snapshot = {
+                n: (p.detach().to(_torch().float32, copy=True) if self._exact else _sample(p)) for n, p in with_grad
+            }
+        if "activations" in self._log and self._forward_hooks:
+            self._log_activations(step, state)
+
+    def _log_updates(self, state: _OptimizerState) -> None:
+        torch = _torch()
+        before = state.snapshot
+        state.snapshot = None
+        params = dict(zip(state.names, state.params))
+        names = list(before)
+        deltas = []
+        for n in names:
+            old = before[n]
+            now = params[n].detach().to(torch.float32).reshape(-1) if self._exact else _sample(params[n])
+            deltas.append(now.reshape(-1).sub_(old.reshape(-1)) if not self._exact else now - old.reshape(-1))
+        norms = torch.stack(
+            [torch.linalg.vector_norm(d) for d in deltas] + [torch.linalg.vector_norm(before[n]) for n in names]
+        ).tolist()  # one host transfer for every tensor
+        k = len(names)
+        ratios = {n: (norms[i] / norms[k + i] if norms[k + i] > 0 else math.nan) for i, n in enumerate(names)}
+        self._contribute("updates", state.snapshot_step, state, dict(zip(names, deltas)), {"update_ratio": ratios})
+
+    # ------------------------------------------------------------------ records
+
+    def _contribute(
+        self, kind: str, step: int, state: _OptimizerState, tensors: dict, extras: dict | None = None
+    ) -> None:
+        tag = self._prefix + kind
+        pending = self._pending.get(tag)
+        if pending is not None and pending.step != step:
+            self._flush(tag)
+            pending = None
+        if pending is None:
+            pending = self._pending[tag] = _Pending(step)
+        pending.tensors.update(tensors)
+        for column, values in (extras or {}).items():
+            pending.extras.setdefault(column, {}).update(values)
+        pending.contributors.add(id(state))
+        state.contributed = True
+        if pending.contributors >= self._known():
+            self._flush(tag)
+
+    def _flush(self, tag: str) -> None:
+        pending = self._pending.pop(tag, None)
+        if not self._pending:
+            for state in self._states.values():
+                if state is not None:
+                    state.contributed = False
+        if pending is None or not pending.tensors:
+            return
+        self._writer.distributions(tag, pending.tensors, step=pending.step, extras=pending.extras or None)
+
+    # ------------------------------------------------------------------ activations
+
+    def _arm(self) -> None:
+        self._captured = {}
+        for name, module in self._modules:
+            self._forward_hooks.append(module.register_forward_hook(self._activation_hook(name)))
+
+    def _disarm(self) -> None:
+        for hook in self._forward_hooks:
+            hook.remove()
+        self._forward_hooks = []
+
+    def _activation_hook(self, name: str) -> Callable[..., None]:
+        torch = _torch()
+        channel_first = _channel_first_types(torch)
+
+        def hook(module: Any, inputs: Any, output: Any) -> None:
+            if name in self._captured or not module.training or not torch.is_grad_enabled():
+                return
+            out = output
+            while isinstance(out, (tuple, list)) and out:
+                out = out[0]
+            if not isinstance(out, torch.Tensor) or not out.is_floating_point() or out.numel() == 0:
+                return
+            with torch.no_grad():
+                x = out.detach()
+                dim = 1 if x.dim() >= 4 or (x.dim() >= 2 and isinstance(module, channel_first)) else x.dim() - 1
+                others = tuple(d for d in range(x.dim()) if d != dim)
+                alive = x.ne(0).any(dim=others) if others else x.ne(0)
+                dead = alive.logical_not_().sum().to(torch.float32) / alive.numel()
+                self._captured[name] = (_sample(x), dead)
+
+        return hook
+
+    def _log_activations(self, step: int, state: _OptimizerState) -> None:
+        torch = _torch()
+        self._disarm()
+        captured, self._captured = self._captured, {}
+        if not captured:
+            return
+        names = list(captured)
+        fractions = torch.stack([captured[n][1] for n in names]).tolist()
+        self._writer.distributions(
+            self._prefix + "activations",
+            {n: captured[n][0] for n in names},
+            step=step,
+            extras={"dead_fraction": dict(zip(names, fractions))},
+        )
+
+
+def _channel_first_types(torch: Any) -> tuple[type, ...]:
+    nn = torch.nn
+    return (
+        nn.modules.conv._ConvNd,
+        nn.modules.batchnorm._BatchNorm,
+        nn.modules.instancenorm._InstanceNorm,
+        nn.GroupNorm,
+        nn.modules.pooling._MaxPoolNd,
+        nn.modules.pooling._AvgPoolNd,
+        nn.modules.pooling._AdaptiveAvgPoolNd,
+        nn.modules.pooling._AdaptiveMaxPoolNd,
+    )
+
+
+def _is_compiled(torch: Any, model: Any) -> bool:
+    eval_frame = sys.modules.get("torch._dynamo.eval_frame")  # not imported: nothing is compiled
+    optimized = getattr(eval_frame, "OptimizedModule", ())
+    return any(isinstance(m, optimized) or getattr(m, "_compiled_call_impl", None) is not None for m in model.modules())
+
+
+def _check_log(log: Any) -> tuple[str, ...]:
+    if isinstance(log, str):
+        log = (log,)
+    try:
+        kinds = tuple(log)
+    except TypeError:
+        raise TypeError(f"log must be a sequence of names out of {KINDS}, got {log!r}") from None
+    for kind in kinds:
+        if kind not in KINDS:
+            raise ValueError(f"log names {kind!r}; choose from {KINDS}")
+    if not kinds:
+        raise ValueError(f"log is empty; name at least one of {KINDS}")
+    return tuple(dict.fromkeys(kinds))
+
+
+def _as_writer(writer: Any) -> Any:
+    if hasattr(writer, "distributions") and callable(writer.distributions):
+        return writer
+    from modellens._writer import Writer
+
+    try:
+        return Writer(writer)
+    except TypeError:
+        raise TypeError(
+            "writer must be a modellens.Writer, a log directory, or a torch/tensorboardX SummaryWriter; "
+            f"got {type(writer).__name__}"
+        ) from None
+
+
+def watch(
+    model: Any,
+    writer: Any,
+    *,
+    every: int = 100,
+    log: Sequence[str] | str = ("weights", "gradients", "updates"),
+    exact: bool = False,
+    step_fn: Callable[[], int] | None = None,
+    prefix: str = "",
+) -> WatchHandle:
+    """Logs distributions of ``model``'s weights, gradients and updates every ``every``
+    optimizer steps (steps 0, every, 2·every, …), with no change to the training loop.
+
+    ``model``: a ``torch.nn.Module`` (``torch.compile``d ones too) or a list of them (their
+    parameter names then start with ``"0."``, ``"1."``…). Every optimizer that holds its
+    parameters is followed, including optimizers created later. ``writer``: a
+    ``modellens.Writer`` (or a log directory / SummaryWriter to open one on). ``log``: any of
+    ``"weights"``, ``"gradients"``, ``"updates"``, ``"activations"``; each is written under
+    that tag, after ``prefix`` (e.g. ``"encoder/"`` when watching several models into one run).
+    ``exact``: updates over whole tensors instead of a ``SAMPLE``-value strided sample.
+    ``step_fn``: returns the step to write (default: the optimizer's step count).
+    Returns a handle whose ``remove()`` removes every hook.
+    """
+    torch = _torch()
+    models = list(model) if isinstance(model, (list, tuple)) else [model]
+    if not models:
+        raise ValueError("model is an empty list; give a torch.nn.Module or a list of them")
+    for m in models:
+        if not isinstance(m, torch.nn.Module):
+            raise TypeError(f"model must be a torch.nn.Module or a list of them, got {type(m).__name__}")
+    if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+        raise ValueError(f"every must be a positive int (optimizer steps between logs), got {every!r}")
+    kinds = _check_log(log)
+    if not isinstance(exact, bool):
+        raise TypeError(f"exact must be True or False, got {exact!r}")
+    if step_fn is not None and not callable(step_fn):
+        raise TypeError(f"step_fn must be a callable returning the step, got {type(step_fn).__name__}")
+    if not isinstance(prefix, str):
+        raise TypeError(f"prefix must be a str such as 'encoder/', got {type(prefix).__name__}")
+    if "activations" in kinds and any(_is_compiled(torch, m) for m in models):
+        warnings.warn(
+            "modellens.torch.watch: activations are not recorded for torch.compile'd modules (compiled "
+            "graphs do not run forward hooks added later); watch the module before compiling it, or log "
+            "activations from an uncompiled run",
+            stacklevel=2,
+        )
+        kinds = tuple(k for k in kinds if k != "activations") or ("weights",)
+    named = [("" if len(models) == 1 else f"{i}.", m) for i, m in enumerate(models)]
+    if not any(True for _, m in named for _ in m.parameters()):
+        raise ValueError("model has no parameters to watch")
+    return WatchHandle(named, _as_writer(writer), every, kinds, exact, step_fn, prefix)
