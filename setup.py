@@ -47,7 +47,7 @@ setup(
     long_description=open(os.path.join(HERE, "README.md"), encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.9",
-    packages=["modellens", "modellens.tb_plugin"],
+    packages=["modellens", "modellens.distributions", "modellens.tb_plugin"],
     package_dir={"modellens": "writer", "modellens.tb_plugin": "tb_plugin"},
     package_data={"modellens.tb_plugin": ["static/*.js", "static/*.css"]},
     install_requires=["numpy>=1.21", "protobuf>=3.20", "tensorboard>=2.12", "google-crc32c>=1.5"],

@@ -9,9 +9,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import browser_draw  # noqa: E402
 import confusion_logging  # noqa: E402
+import distributions_routes  # noqa: E402
+import distributions_stats  # noqa: E402
 import event_writing  # noqa: E402
 import routes  # noqa: E402
+import watch_overhead  # noqa: E402
 
 if __name__ == "__main__":
-    for module in (confusion_logging, event_writing, routes, browser_draw):
+    for module in (
+        confusion_logging,
+        distributions_stats,
+        watch_overhead,
+        event_writing,
+        routes,
+        distributions_routes,
+        browser_draw,
+    ):
         print(module.main(), flush=True)

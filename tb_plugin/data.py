@@ -36,6 +36,7 @@ _ALL = 10**9  # "read every step": downsample=0 returns nothing
 #: per ReadTensors): a series whose steps would not fit is read as an even sample of its steps,
 #: the last one included, and says so (``KindReader.downsampled``).
 READ_BUDGET_BYTES = 96 * 2**20
+_UNSIZED_LIMIT = 1000  # steps read when the latest one cannot be sized
 RAW_CACHE_BYTES = 256 * 2**20
 SUMMARY_CACHE_ENTRIES = 256
 
@@ -155,6 +156,10 @@ class KindReader:
         """``{run: [tag, ...]}`` of this source, sorted."""
         return {run: sorted(tags) for run, tags in sorted(self._listing(ctx, experiment_id).items())}
 
+    def version(self, ctx, experiment_id: str, run: str, tag: str) -> tuple[int, float]:
+        """What identifies the current content of a series (its max step and wall time)."""
+        return self._version(ctx, experiment_id, run, tag)
+
     def _version(self, ctx, experiment_id: str, run: str, tag: str) -> tuple[int, float]:
         """What identifies the current content of a series; 404 if there is no such series."""
         listing = self._listing(ctx, experiment_id, provider.RunTagFilter(runs=[run], tags=[tag]))
@@ -176,8 +181,8 @@ class KindReader:
             )
         except errors.PublicError:
             raise
-        except Exception:  # a malformed latest record: the guarded read below copes
-            return _ALL
+        except Exception:  # a malformed latest record: the guarded read copes; stay well under the cap
+            return _UNSIZED_LIMIT
         data = probe.get(run, {}).get(tag, [])
         size = max([_raw_size(d.numpy) for d in data] or [1])
         return max(2, min(_ALL, READ_BUDGET_BYTES // size))

@@ -116,16 +116,19 @@ class DistributionsRoutes(KindRoutes):
         names = self.legacy.tags(ctx, experiment_id).get(run)
         if not names:
             raise errors.NotFoundError(f"no TensorBoard histograms for run {run!r}")
-        versions, by_step = [], {}
-        for name in names:
-            version, steps = self.legacy.steps(ctx, experiment_id, run, name)
-            versions.append(version)
-            for item in steps:
-                wall_time, named = by_step.setdefault(item.step, (item.wall_time, []))
-                named.append((name, item.value))
-                by_step[item.step] = (max(wall_time, item.wall_time), named)
-        steps = ((step, wall, legacy.as_distributions(named)) for step, (wall, named) in sorted(by_step.items()))
-        return tuple(versions), steps
+        versions = tuple(self.legacy.version(ctx, experiment_id, run, name) for name in names)
+
+        def steps() -> Iterator[tuple[int, float, Any]]:  # read and decoded only on a cache miss
+            by_step: dict[int, tuple[float, list]] = {}
+            for name in names:
+                for item in self.legacy.steps(ctx, experiment_id, run, name)[1]:
+                    wall_time, named = by_step.get(item.step, (item.wall_time, []))
+                    named.append((name, item.value))
+                    by_step[item.step] = (max(wall_time, item.wall_time), named)
+            for step, (wall, named) in sorted(by_step.items()):
+                yield step, wall, legacy.as_distributions(named)
+
+        return versions, steps()
 
     def tag_series(self, ctx, experiment_id: str, run: str, tag: str) -> TagSeries:
         """The cached ``TagSeries`` of a tag; 404 for an unknown run or tag."""
@@ -147,12 +150,11 @@ class DistributionsRoutes(KindRoutes):
         """Every histogram of a tag as one ``[steps, tensors, bins]`` array in the narrowest
         unsigned type, built on the first request for one of its tensors and cached: reading one
         tensor over every step otherwise decompresses every record."""
-        series = self.tag_series(ctx, experiment_id, run, tag)
         version, decoded = self.reader.steps(ctx, experiment_id, run, tag)
         key = (experiment_id, run, tag, "histograms")
         cached = self._cache.get(key, version)
         if cached is None:
-            cached = HistogramCube.build(series, decoded)
+            cached = HistogramCube.build(decoded)
             self._cache.put(key, version, cached, cached.counts.nbytes)
         return cached
 
@@ -243,9 +245,11 @@ class DistributionsRoutes(KindRoutes):
                     by_step[item.step].update(histogram=counts, edges=edges)
         else:
             cube = self.histograms(ctx, experiment_id, run, tag)
-            bins = int(cube.counts.shape[2])
-            for s in columns:
-                by_step[int(series.steps[s])]["histogram"] = cube.counts[s, t].tolist()
+            bins = int(cube.counts.shape[2]) if cube.counts.size else None
+            for entry in steps:
+                histogram = cube.histogram(entry["step"], name)
+                if histogram is not None:
+                    entry["histogram"] = histogram
         return {
             "run": run,
             "tag": tag,
@@ -296,26 +300,34 @@ class DistributionsRoutes(KindRoutes):
 
 @dataclasses.dataclass(frozen=True)
 class HistogramCube:
-    counts: np.ndarray  # [steps, tensors, bins], rows in the order of the tag's TagSeries
+    """Every histogram of a tag, ``counts[column[step], row[name]]``, built from one snapshot of
+    the series (so it never disagrees with itself when steps arrive meanwhile)."""
+
+    counts: np.ndarray  # [steps, tensors, bins], narrowest unsigned type that holds the counts
+    column: dict[int, int]
+    row: dict[str, int]
+
+    def histogram(self, step: int, name: str) -> list[int] | None:
+        s, t = self.column.get(step), self.row.get(name)
+        return None if s is None or t is None else self.counts[s, t].tolist()
 
     @classmethod
-    def build(cls, series: TagSeries, steps: Iterator[Step]) -> HistogramCube:
-        elements = series.table["elements"]
-        largest = float(np.nanmax(elements)) if np.isfinite(elements).any() else 0.0
+    def build(cls, steps: Iterator[Step]) -> HistogramCube:
+        items = [(item.step, item.value.names, item.value.stats.histograms) for item in steps]
+        row: dict[str, int] = {}
+        for _, names, _ in items:
+            for name in names:
+                row.setdefault(name, len(row))
+        bins = max((h.shape[1] for _, _, h in items), default=0)
+        largest = max((int(h.max()) for _, _, h in items if h.size), default=0)
         dtype = next(t for t in (np.uint8, np.uint16, np.uint32, np.uint64) if largest <= np.iinfo(t).max)
-        column = {int(step): s for s, step in enumerate(series.steps)}
-        row = {name: t for t, name in enumerate(series.names)}
-        cube = None
-        for item in steps:
-            data = item.value
-            if cube is None:
-                cube = np.zeros((len(series.steps), len(series.names), data.stats.histograms.shape[1]), dtype=dtype)
-            s = column.get(item.step)
-            if s is None or data.stats.histograms.shape[1] != cube.shape[2]:
-                continue
-            rows = [row[name] for name in data.names]
-            cube[s, rows] = data.stats.histograms
-        return cls(cube if cube is not None else np.zeros((0, 0, 0), dtype=dtype))
+        counts = np.zeros((len(items), len(row), bins), dtype=dtype)
+        column = {}
+        for s, (step, names, histograms) in enumerate(items):
+            column[step] = s
+            if histograms.shape[1] == bins:  # a step of another bin count keeps no histogram here
+                counts[s, [row[name] for name in names]] = histograms
+        return cls(counts, column, row)
 
 
 def legacy_roles(series: TagSeries) -> dict[str, TagSeries]:

@@ -20,6 +20,8 @@ def required(request: wrappers.Request, name: str) -> str:
 def integer(request: wrappers.Request, name: str) -> int:
     """A plain decimal integer: ASCII digits, an optional leading '-', no leading zeros."""
     text = required(request, name)
+    if len(text) > 40:
+        raise errors.InvalidArgumentError(f"query parameter {name!r} is {len(text)} characters long; no step is")
     if not _PLAIN_INTEGER.match(text) or (text.lstrip("-").startswith("0") and text.lstrip("-") != "0"):
         raise errors.InvalidArgumentError(f"query parameter {name!r} must be a plain integer, got {text!r}")
     return int(text)

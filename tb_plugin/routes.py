@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, Callable
 
 from tensorboard import plugin_util
@@ -28,12 +29,24 @@ def experiment(request: wrappers.Request) -> tuple[Any, str]:
 def respond(request: wrappers.Request, body: Any) -> wrappers.Response:
     """JSON through TensorBoard's ``Respond``. Bodies already hold ``None`` for undefined
     numbers, so they are serialized directly (TensorBoard's ``Cleanse`` walk costs more than
-    the encoding on large series); one that still holds NaN goes the long way."""
+    the encoding on large series, and writes "Infinity" strings); one that still holds a
+    non-finite number has it replaced by ``null``."""
     try:
         text = json.dumps(body, allow_nan=False)
     except ValueError:
-        return http_util.Respond(request, body, "application/json")
+        text = json.dumps(_finite_or_null(body), allow_nan=False)
     return http_util.Respond(request, text, "application/json")
+
+
+def _finite_or_null(value: Any) -> Any:
+    """``value`` with NaN and ±Inf replaced by ``None`` (JSON has no such numbers)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite_or_null(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_null(item) for item in value]
+    return value
 
 
 class KindRoutes:

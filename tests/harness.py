@@ -15,8 +15,8 @@ import urllib.request
 from pathlib import Path
 
 from tensorboard.backend import application
+from tensorboard.backend.event_processing import data_ingester, plugin_event_multiplexer
 from tensorboard.backend.event_processing import data_provider as multiplexer_provider
-from tensorboard.backend.event_processing import plugin_event_multiplexer
 from tensorboard.data import server_ingester
 from tensorboard.plugins import base_plugin
 from tensorboard.util import grpc_util
@@ -37,7 +37,7 @@ class Served:
         self._ingester = None
         if kind == "python":
             multiplexer = plugin_event_multiplexer.EventMultiplexer(
-                tensor_size_guidance={"modellens": 0, "histograms": 0}
+                tensor_size_guidance={**data_ingester.DEFAULT_TENSOR_SIZE_GUIDANCE, "modellens": 0}
             )
             multiplexer.AddRunsFromDirectory(str(logdir))
             multiplexer.Reload()
@@ -48,7 +48,7 @@ class Served:
                 str(logdir),
                 reload_interval=1,
                 channel_creds_type=grpc_util.ChannelCredsType.LOCAL,
-                samples_per_plugin={"modellens": 0, "histograms": 0},
+                samples_per_plugin={"modellens": 0},
             )
             self._ingester.start()
             provider = self._ingester.data_provider

@@ -55,6 +55,15 @@ def health_logs(tmp_path_factory):
                     writer.distributions(tag, tensors, step=step)
                     for name, array in tensors.items():
                         logged[(run, tag, name, step)] = array
+    from torch.utils.tensorboard import SummaryWriter  # the old-logs path: plain add_histogram
+
+    old = SummaryWriter(str(logdir / "add_histogram"))
+    for i in range(3):
+        for name in ("fc.weight", "fc.weight.grad"):
+            array = (rng.standard_normal((16, 8)) * 0.1).astype(np.float32)
+            old.add_histogram(name, array, i * EVERY)
+            logged[("add_histogram", "TensorBoard histograms", name, i * EVERY)] = array
+    old.close()
     return logdir, logged
 
 
@@ -62,7 +71,7 @@ def health_logs(tmp_path_factory):
 def health_server(request, health_logs):
     server = TensorBoardProcess(health_logs[0], load_fast=request.param)
     try:
-        server.wait_ready(route="distributions/tags", runs=2)
+        server.wait_ready(route="distributions/tags", runs=3)
         yield server
     finally:
         server.stop()
@@ -193,6 +202,19 @@ def test_histogram_hover_shows_bin_and_count(health, health_logs):
     histogram.hover(position={"x": box["width"] / 2, "y": box["height"] / 2})
     text = frame.get_by_role("tooltip").inner_text()
     assert re.search(r"bin \[\S+, \S+[)\]]", text) and re.search(r"count: \d+", text)
+
+
+def test_a_standard_histogram_run_shows_in_the_heatmap(health, health_logs):
+    _, frame = health
+    _, logged = health_logs
+    show(frame, run="add_histogram", tag="TensorBoard histograms")
+    wait_for_rows(frame, ["fc.weight", "fc.weight.grad"])
+    frame.get_by_text("approximate: estimated from histogram buckets").wait_for()
+    text = hover_cell(frame, 0, 1)
+    assert "tensor: fc.weight" in text and f"step: {EVERY}" in text
+    shown = float(re.search(r"norm \(L2\): (\S+)", text).group(1))
+    exact = np.linalg.norm(logged[("add_histogram", "TensorBoard histograms", "fc.weight", EVERY)].astype(np.float64))
+    assert shown == pytest.approx(exact, rel=0.1)  # estimated from bucket midpoints
 
 
 def test_hostile_tensor_names_stay_text(health, health_server):

@@ -72,6 +72,14 @@ def test_malformed_steps_are_unreadable_records(raw):
         distributions.decode(raw)
 
 
+def test_a_step_naming_a_tensor_twice_is_refused():
+    value = distributions.encode("t", distributions.from_input({"a": np.ones(3), "b": np.ones(3)}))
+    step = _proto.DistributionsStep.FromString(value.tensor.string_val[0])
+    step.names[1] = "a"
+    with pytest.raises(_metadata.UnreadableRecord, match="twice"):
+        distributions.decode(np.array([step.SerializeToString()], dtype=object))
+
+
 def test_arrays_longer_than_their_header_are_refused():
     value = distributions.encode("t", distributions.from_input({"a": np.ones(3)}))
     step = _proto.DistributionsStep.FromString(value.tensor.string_val[0])
@@ -89,6 +97,30 @@ def test_a_torch_module_logs_its_parameters_tied_once():
     assert data.shapes == [(10, 4)]
 
 
+def test_a_users_own_module_class_is_a_model():
+    torch = pytest.importorskip("torch")
+
+    class Net(torch.nn.Module):  # defined here, not in torch: its bases say what it is
+        def __init__(self):
+            super().__init__()
+            self.fc = torch.nn.Linear(3, 2)
+
+    data = distributions.from_input(Net())
+    assert data.names == ["fc.weight", "fc.bias"]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [np.array([0.0, 1e-310, 5e-311]), np.array([-1e308, 1e308, 0.0]), np.array([-np.finfo(np.float64).max, 1.0])],
+    ids=["denormal range", "range overflows", "float64 extremes"],
+)
+def test_extreme_float64_ranges_are_binned_exactly_once(values):
+    stats = distributions.from_input({"x": values}).stats
+    assert stats.histograms.sum() == values.size
+    assert stats.values[0, 0] == values.min() and stats.values[0, 1] == values.max()
+    assert stats.histograms[0, 0] >= 1 and stats.histograms[0, -1] >= 1  # min in the first bin, max in the last
+
+
 @pytest.mark.parametrize(
     "tensors, extras, error, words",
     [
@@ -101,6 +133,8 @@ def test_a_torch_module_logs_its_parameters_tied_once():
         ({"a": np.ones(2, dtype=bool)}, None, TypeError, "real numbers"),
         ({"a": np.ones(2)}, {"update_ratio": {"b": 1.0}}, ValueError, "not one of the tensors"),
         ({"a": np.ones(2)}, {"bad name": {"a": 1.0}}, ValueError, "identifiers"),
+        ({"a": np.ones(2)}, {"norm": {"a": 1.0}}, ValueError, "standard statistic"),
+        ({"": np.ones(2)}, None, ValueError, "empty tensor name"),
         ({"a": np.ones(2)}, {"update_ratio": {"a": "x"}}, TypeError, "must be a number"),
         ({"a": np.ones(2)}, [1], TypeError, "extras must be a mapping"),
     ],
@@ -240,3 +274,16 @@ def test_statistics_of_tensorboard_buckets():
     assert np.isnan(columns["zeros"][0]) and np.isnan(columns["nonfinite"][0])
     with pytest.raises(_metadata.UnreadableRecord):
         tensorboard_histograms.decode(np.ones((3, 2)))
+
+
+def test_a_body_with_infinity_is_still_json():
+    import json
+
+    from modellens.tb_plugin.routes import _finite_or_null
+
+    body = {"a": [1.0, float("inf"), {"b": float("nan")}], "c": (2, -float("inf")), "d": "x"}
+    assert json.loads(json.dumps(_finite_or_null(body), allow_nan=False)) == {
+        "a": [1.0, None, {"b": None}],
+        "c": [2, None],
+        "d": "x",
+    }

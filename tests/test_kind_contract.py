@@ -182,6 +182,7 @@ def test_bad_requests_get_400_or_404(tmp_path, kind, provider):
         ],
         ("step", {"run": "run", "tag": "t", "step": "-1"}, 404),
         ("step", {"run": "run", "tag": "t", "step": "99999999999999999999999"}, 404),
+        ("step", {"run": "run", "tag": "t", "step": "9" * 5000}, 400),
         ("series", {"run": "nope", "tag": "t"}, 404),
         ("series", {"run": "run", "tag": "nope"}, 404),
         ("step", {"run": "run", "tag": "nope", "step": "0"}, 404),

@@ -432,3 +432,54 @@ def test_without_torch_watch_says_how_to_install():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "modellens.torch needs PyTorch: pip install 'modellens[torch]'"
+
+
+def test_a_failing_writer_warns_once_and_training_goes_on(tmp_path):
+    model = mlp()
+    optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.1)
+    writer = modellens.Writer(tmp_path)
+    handle = mltorch.watch(model, writer, every=1)
+    writer.close()  # every later write raises ValueError inside the optimizer's step hooks
+    data = batches()
+    with pytest.warns(UserWarning, match="could not log this step") as caught:
+        for _ in range(3):
+            x, y = next(data)
+            optimizer.zero_grad()
+            nn.functional.cross_entropy(model(x), y).backward()
+            optimizer.step()
+    assert len([w for w in caught if "could not log" in str(w.message)]) == 1
+    handle.remove()
+
+
+def test_a_fused_optimizer_step_that_the_scaler_skips_logs_nothing():
+    model = mlp()
+    params = [p for p in model.parameters() if p.requires_grad]
+    try:
+        optimizer = torch.optim.Adam(params, lr=1e-3, fused=True)
+        scaler = torch.amp.GradScaler("cpu", init_scale=1024.0)
+    except (RuntimeError, TypeError, ValueError) as error:
+        pytest.skip(f"no fused CPU Adam with GradScaler here: {error}")
+    if not getattr(optimizer, "_step_supports_amp_scaling", False):
+        pytest.skip("this Adam does not take the scaler's arguments")
+    recorder = Recorder()
+    handle = mltorch.watch(model, recorder, every=1, log=("gradients",))
+    data = batches()
+    applied = {}
+    for step in range(3):
+        x, y = next(data)
+        optimizer.zero_grad()
+        scaler.scale(nn.functional.cross_entropy(model(x), y)).backward()
+        if step == 1:
+            params[0].grad[0, 0] = float("inf")  # the scaler skips this step
+        applied[step] = {
+            n: p.grad.detach().clone() / scaler.get_scale() for n, p in model.named_parameters() if p.grad is not None
+        }
+        scaler.step(optimizer)  # no unscale_: the fused step unscales itself
+        scaler.update()
+    handle.remove()
+    assert recorder.steps("gradients") == [0, 1]  # the skipped step is neither logged nor counted
+    first = recorder.get("gradients", 0)
+    for name, grad in applied[0].items():
+        got = first.stats.values[row(first, name), 4]
+        assert got == pytest.approx(float(grad.double().norm()), rel=1e-4)  # unscaled, as applied
+    assert np.isfinite(recorder.get("gradients", 1).stats.values[:, 4]).all()

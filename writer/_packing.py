@@ -98,6 +98,8 @@ def check_names(names: Any, argument: str, *, what: str = "name") -> list[str]:
     for name in values:
         if not isinstance(name, str):
             raise TypeError(f"{argument} must all be str; got {name!r} ({type(name).__name__})")
+        if not name:
+            raise ValueError(f"{argument} has an empty {what}; every {what} needs at least one character")
         check_text(name, argument)
         if name in seen:
             raise ValueError(f"{argument} has the duplicate {what} {name!r}; each must be unique")

@@ -39,6 +39,8 @@ MAX_INFERRED_CLASSES = 4_096
 #: The most classes a matrix may have at all (10,000² int64 counts are 800 MB while counting).
 MAX_CLASSES = 10_000
 _INT64_MAX = _packing.INT64_MAX
+#: What the reader accepts: everything earlier writers could produce (they allowed 100,000).
+_MAX_READABLE_CLASSES = 100_000
 
 
 def _check_class_names(class_names: Any, num_classes: int | None) -> list[str] | None:
@@ -283,7 +285,7 @@ def decode(tensor_value: Any) -> ConfusionMatrix:
     """
     step = _packing.parse_step(_proto.ConfusionMatrixStep, tensor_value, "confusion-matrix")
     num_classes = step.num_classes
-    if num_classes <= 0 or num_classes > MAX_CLASSES:
+    if num_classes <= 0 or num_classes > _MAX_READABLE_CLASSES:
         raise _metadata.UnreadableRecord(f"num_classes {num_classes} is out of range")
     dtype = _packing.count_dtype(step.count_type)
     expected = num_classes * num_classes * dtype.itemsize

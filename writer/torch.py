@@ -73,7 +73,7 @@ def _clean(name: str) -> str:
 class _OptimizerState:
     """What one optimizer holds of the watched parameters, and its step count."""
 
-    __slots__ = ("names", "params", "groups", "count", "snapshot", "snapshot_step", "contributed")
+    __slots__ = ("names", "params", "groups", "count", "snapshot", "snapshot_step", "contributed", "skipped")
 
     def __init__(self, names: list[str], params: list[Any], groups: int) -> None:
         self.names = names
@@ -82,6 +82,7 @@ class _OptimizerState:
         self.count = 0
         self.snapshot: dict[str, Any] | None = None
         self.snapshot_step = 0
+        self.skipped = False
         self.contributed = False
 
 
@@ -107,6 +108,7 @@ class WatchHandle:
         exact: bool,
         step_fn: Callable[[], int] | None,
         prefix: str,
+        owns_writer: bool = False,
     ) -> None:
         _torch()  # fails early, naming the extra to install
         self._writer = writer
@@ -133,6 +135,8 @@ class WatchHandle:
         self._forward_hooks: list[Any] = []
         self._captured: dict[str, tuple[Any, Any]] = {}
         self._removed = False
+        self._failures: set[tuple[str, str]] = set()
+        self._owns_writer = owns_writer
         import torch.optim.optimizer as optimizer_module
 
         self._hooks = [
@@ -153,7 +157,9 @@ class WatchHandle:
             hook.remove()
         self._disarm()
         for tag in list(self._pending):
-            self._flush(tag)
+            self._safely(self._flush, tag)
+        if self._owns_writer:  # opened by watch from a path or SummaryWriter
+            self._writer.close()
 
     def __enter__(self) -> WatchHandle:
         return self
@@ -198,42 +204,64 @@ class WatchHandle:
     def _known(self) -> set[int]:
         return {id(s) for s in self._states.values() if s is not None}
 
+    def _safely(self, action: Callable[..., None], *args: Any) -> None:
+        """Runs a logging action; a failure warns once and never stops the user's training."""
+        try:
+            action(*args)
+        except Exception as error:  # a closed writer, a full disk, an unusual parameter
+            key = (type(error).__name__, str(error)[:200])
+            if key not in self._failures:
+                self._failures.add(key)
+                warnings.warn(f"modellens.torch.watch could not log this step: {error!r}", stacklevel=3)
+
     def _pre_hook(self, optimizer: Any, args: Any, kwargs: Any) -> None:
         state = self._state(optimizer)
         if state is None:
             return
         if self._pending and state.contributed:  # a new iteration: write the last one's parts
             for tag in list(self._pending):
-                self._flush(tag)
+                self._safely(self._flush, tag)
         if state.count % self._every:
+            return
+        # A fused optimizer under GradScaler gets the step even when the scaler found Inf/NaN
+        # (it then skips the update itself): log nothing for it, and count it as not taken.
+        found_inf = getattr(optimizer, "found_inf", None)
+        state.skipped = found_inf is not None and bool(found_inf)
+        if state.skipped:
             return
         torch = _torch()
         with torch.no_grad():
-            self._log_before_step(state)
+            self._safely(self._log_before_step, state, getattr(optimizer, "grad_scale", None))
 
     def _post_hook(self, optimizer: Any, args: Any, kwargs: Any) -> None:
         state = self._states.get(optimizer)
         if state is None:
             return
+        if state.skipped:
+            state.skipped = False
+            return
         state.count += 1
         if state.snapshot is not None:
             torch = _torch()
             with torch.no_grad():
-                self._log_updates(state)
+                self._safely(self._log_updates, state)
         if "activations" in self._log and state.count % self._every == 0 and not self._forward_hooks:
             self._arm()
 
     def _step(self, state: _OptimizerState) -> int:
         return int(self._step_fn()) if self._step_fn is not None else state.count
 
-    def _log_before_step(self, state: _OptimizerState) -> None:
+    def _log_before_step(self, state: _OptimizerState, grad_scale: Any = None) -> None:
+        """Weights, gradients (divided by a fused optimizer's ``grad_scale`` when GradScaler
+        left them scaled), the update snapshot and activations of a logging step."""
         step = self._step(state)
         if "weights" in self._log and self._weights_step != step:
             self._weights_step = step
             self._writer.distributions(self._prefix + "weights", dict(self._params), step=step)
         with_grad = [(n, p) for n, p in zip(state.names, state.params) if p.requires_grad and p.grad is not None]
         if "gradients" in self._log and with_grad:
-            self._contribute("gradients", step, state, {n: p.grad for n, p in with_grad})
+            grads = {n: p.grad if grad_scale is None else p.grad / grad_scale for n, p in with_grad}
+            self._contribute("gradients", step, state, grads)
         if "updates" in self._log and with_grad:
             state.snapshot_step = step
             state.snapshot = {
@@ -375,13 +403,14 @@ def _check_log(log: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(kinds))
 
 
-def _as_writer(writer: Any) -> Any:
+def _as_writer(writer: Any) -> tuple[Any, bool]:
+    """``(modellens writer, whether watch opened it)``."""
     if hasattr(writer, "distributions") and callable(writer.distributions):
-        return writer
+        return writer, False
     from modellens._writer import Writer
 
     try:
-        return Writer(writer)
+        return Writer(writer), True
     except TypeError:
         raise TypeError(
             "writer must be a modellens.Writer, a log directory, or a torch/tensorboardX SummaryWriter; "
@@ -439,4 +468,5 @@ def watch(
     named = [("" if len(models) == 1 else f"{i}.", m) for i, m in enumerate(models)]
     if not any(True for _, m in named for _ in m.parameters()):
         raise ValueError("model has no parameters to watch")
-    return WatchHandle(named, _as_writer(writer), every, kinds, exact, step_fn, prefix)
+    sink, owns_writer = _as_writer(writer)
+    return WatchHandle(named, sink, every, kinds, exact, step_fn, prefix, owns_writer)

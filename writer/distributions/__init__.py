@@ -29,6 +29,11 @@ MAX_RANK = 32
 #: Per-tensor scalar columns the integrations write; any other identifier is allowed too.
 KNOWN_EXTRAS = ("update_ratio", "dead_fraction")
 
+#: Names of the standard per-tensor columns (an extra column may not reuse one).
+RESERVED_COLUMNS = frozenset(
+    COUNT_FIELDS + VALUE_FIELDS + ("max_abs", "zero_fraction", "nonfinite") + tuple(f"p{q}" for q in PERCENTILES)
+)
+
 __all__ = ["BINS", "Distributions", "Stats", "from_input", "encode", "decode", "KIND", "VERSION", "DATA_CLASS"]
 
 
@@ -46,11 +51,23 @@ class Distributions:
 # ---------------------------------------------------------------------------- input
 
 
+def _framework_of(value: Any) -> str:
+    """``"torch"``, ``"keras"`` or ``""``, from the classes a model derives from (a user's
+    ``class Net(nn.Module)`` lives in the user's module, its bases in torch's)."""
+    for cls in type(value).__mro__:
+        module = cls.__module__ or ""
+        if module.startswith("torch.nn"):
+            return "torch"
+        if module.startswith(("keras", "tf_keras", "tensorflow")):
+            return "keras"
+    return ""
+
+
 def _named_tensors(tensors: Any) -> list[tuple[str, Any]]:
-    module = type(tensors).__module__ or ""
-    if module.startswith("torch") and hasattr(tensors, "named_parameters"):
+    framework = _framework_of(tensors)
+    if framework == "torch" and hasattr(tensors, "named_parameters"):
         return [(name.replace("_orig_mod.", ""), p) for name, p in tensors.named_parameters()]
-    if module.startswith(("keras", "tf_keras", "tensorflow")) and hasattr(tensors, "weights"):
+    if framework == "keras" and hasattr(tensors, "weights"):
         seen: set[int] = set()
         named = []
         for variable in tensors.weights:
@@ -100,6 +117,8 @@ def _check_extras(extras: Any, names: list[str]) -> dict[str, np.ndarray]:
     for column, values in extras.items():
         if not isinstance(column, str) or not column.isidentifier():
             raise ValueError(f"extras column names must be identifiers such as 'update_ratio', got {column!r}")
+        if column in RESERVED_COLUMNS:
+            raise ValueError(f"extras column {column!r} is a standard statistic; name yours differently")
         if not isinstance(values, Mapping):
             raise TypeError(f"extras[{column!r}] must be a mapping tensor name → number")
         data = np.full(len(names), np.nan)
@@ -212,6 +231,8 @@ def decode(tensor_value: Any) -> Distributions:
     count, bins, extra_count = len(step.names), step.bins, len(step.extra_names)
     if count == 0 or len(step.dtypes) != count:
         raise _metadata.UnreadableRecord("distributions step has no tensors, or dtypes do not match names")
+    if len(set(step.names)) != count or len(set(step.extra_names)) != extra_count:
+        raise _metadata.UnreadableRecord("distributions step names a tensor or an extra column twice")
     if not 1 <= bins <= 4096:
         raise _metadata.UnreadableRecord(f"distributions step has {bins} bins")
     histogram_dtype = _packing.count_dtype(step.histogram_type)

@@ -273,7 +273,7 @@ def update_ratio(
         if not chosen.size:
             continue
         columns = np.flatnonzero(flags[chosen].any(axis=0))
-        medians = {series.names[rows[t]]: float(np.nanmedian(ratios[t])) for t in chosen}
+        medians = {series.names[rows[t]]: float(np.median(ratios[t][defined[t]])) for t in chosen}
         bound = thresholds.update_ratio_high if word == "above" else thresholds.update_ratio_low
         verdicts.append(
             Verdict(

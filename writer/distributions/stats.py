@@ -28,7 +28,8 @@ FINE_BINS = 256  # internal resolution; merged 4:1 into BINS for storage
 PERCENTILES = (1, 5, 25, 50, 75, 95, 99)
 COUNT_FIELDS = ("elements", "zeros", "nan", "posinf", "neginf")
 VALUE_FIELDS = ("min", "max", "mean", "std", "norm")
-CHUNK = 1 << 22
+CHUNK = 1 << 22  # elements per chunk of the torch path (float32 scratch)
+NUMPY_CHUNK = 1 << 20  # of the numpy path, which works in float64: 8 MB per chunk and temporary
 
 
 @dataclass(frozen=True)
@@ -122,27 +123,25 @@ def needs_centred_pass(total: float, total_squares: float, finite: int) -> bool:
 
 
 def _chunks(array: np.ndarray) -> Iterator[np.ndarray]:
-    """1-D float64 chunks of ``array`` of at most ``CHUNK`` elements, without copying it whole."""
+    """1-D float64 chunks of ``array`` of at most ``NUMPY_CHUNK`` elements, without copying it whole."""
     if array.ndim == 0:
         array = array.reshape(1)
     if array.flags.c_contiguous:
         flat = array.reshape(-1)
-        for start in range(0, flat.size, CHUNK):
-            yield flat[start : start + CHUNK].astype(np.float64)
+        for start in range(0, flat.size, NUMPY_CHUNK):
+            yield flat[start : start + NUMPY_CHUNK].astype(np.float64)
         return
-    rows = max(1, CHUNK // max(1, int(np.prod(array.shape[1:]))))
+    rows = max(1, NUMPY_CHUNK // max(1, int(np.prod(array.shape[1:]))))
     for start in range(0, array.shape[0], rows):
         block = array[start : start + rows].reshape(-1)
-        for offset in range(0, block.size, CHUNK):
-            yield block[offset : offset + CHUNK].astype(np.float64)
+        for offset in range(0, block.size, NUMPY_CHUNK):
+            yield block[offset : offset + NUMPY_CHUNK].astype(np.float64)
 
 
 def _as_numeric(array: np.ndarray) -> np.ndarray:
     if array.dtype.kind == "b":
         return array.view(np.uint8)
-    if array.dtype.name == "bfloat16":  # ml_dtypes, as TensorFlow and JAX hand it over
-        return array.astype(np.float32)
-    return array
+    return array  # bfloat16 (ml_dtypes, from TensorFlow and JAX) converts chunk by chunk
 
 
 def tensor_stats(arrays: Sequence[np.ndarray]) -> Stats:
@@ -189,10 +188,14 @@ def _tensor_stats(arrays: Sequence[np.ndarray]) -> Stats:
         if not exact and needs_centred_pass(s, sq, finite):
             mean = s / finite
             centred[t] = sum(float(np.dot(d, d)) for d in (_finite(c) - mean for c in _chunks(array)))
-        scale = FINE_BINS / (hi - lo) if hi > lo else 0.0
+        half_width = hi / 2 - lo / 2  # halves: hi - lo can overflow (±1e308), and its inverse (denormals)
         for chunk in _chunks(array):
             chunk = _finite(chunk)
-            index = np.minimum(((chunk - lo) * scale).astype(np.int64), FINE_BINS - 1)
+            if half_width > 0:
+                position = (chunk / 2 - lo / 2) / half_width * FINE_BINS
+                index = np.clip(position, 0, FINE_BINS - 1).astype(np.int64)
+            else:
+                index = np.zeros(chunk.size, dtype=np.int64)
             fine[t] += np.bincount(index, minlength=FINE_BINS)
     return finish(counts, total, squares, low, high, fine, centred)
 

@@ -125,6 +125,11 @@ export class Heatmap {
   setImage(image: HeatmapImage, keepView: boolean): void {
     const sameSize = this.image?.rows === image.rows && this.image?.columns === image.columns;
     const sameRows = this.image?.rows === image.rows;
+    if (!image.rows || !image.columns) {
+      this.image = null; // nothing readable yet: an empty plot, not an ImageData error
+      this.draw();
+      return;
+    }
     this.image = image;
     this.offscreen.width = image.columns;
     this.offscreen.height = image.rows;

@@ -1,5 +1,6 @@
 // The training-health routes of the plugin (docs/http_api.md, "Training health"). Tensors are
-// cached by the series' last step and wall time, so a reload with new steps fetches them again.
+// cached by the series' last step and wall time (seriesVersion), so a reload with new steps
+// fetches them again and an unchanged one does not.
 import { KindClient, type TagListing } from "../../core/api";
 import type { Series, TensorSeries, VerdictList } from "./shape";
 

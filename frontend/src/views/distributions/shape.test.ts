@@ -9,6 +9,7 @@ import {
   defaultCollapsed,
   defaultScale,
   detailTags,
+  seriesVersion,
   displayRows,
   formatNumber,
   formatTick,
@@ -252,6 +253,11 @@ test("the statistics table lists counts, values, percentiles and extras; unknown
 test("weights and gradients are shown together when the run has both", () => {
   assert.deepEqual(detailTags(["gradients", "weights", "updates"], "gradients"), ["weights", "gradients"]);
   assert.deepEqual(detailTags(["gradients"], "gradients"), ["gradients"]);
+  assert.deepEqual(detailTags(["enc/gradients", "enc/weights", "weights"], "enc/weights"), [
+    "enc/weights",
+    "enc/gradients",
+  ]);
+  assert.deepEqual(detailTags(["enc/gradients", "weights"], "enc/gradients"), ["enc/gradients"]);
   assert.deepEqual(detailTags(["weights", "gradients", "updates"], "updates"), ["updates"]);
 });
 
@@ -285,4 +291,20 @@ test("ticks are short", () => {
   assert.equal(formatTick(0.05), "0.05");
   assert.equal(formatTick(2e-5), "2.0e-5");
   assert.equal(formatTick(1500000), "1.5e6");
+});
+
+test("a series' version changes with its last step or wall time, and only then", () => {
+  assert.equal(
+    seriesVersion({ steps: [0, 10], wall_times: [1, 2] }),
+    seriesVersion({ steps: [0, 10], wall_times: [1, 2] }),
+  );
+  assert.notEqual(
+    seriesVersion({ steps: [0, 10], wall_times: [1, 2] }),
+    seriesVersion({ steps: [0, 10, 20], wall_times: [1, 2, 3] }),
+  );
+  assert.notEqual(
+    seriesVersion({ steps: [0, 10], wall_times: [1, 2] }),
+    seriesVersion({ steps: [0, 10], wall_times: [1, 5] }),
+  );
+  assert.equal(seriesVersion({ steps: [], wall_times: [] }), "empty");
 });

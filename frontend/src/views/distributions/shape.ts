@@ -399,12 +399,22 @@ export function statRows(columns: Array<StepStats | null>): Array<[string, strin
   return rows;
 }
 
-/** The tags shown side by side in the detail: weights and gradients together when the run has both. */
+/** The tags shown side by side in the detail: weights and gradients together when the run has
+ * both, under the same prefix (`encoder/weights` with `encoder/gradients`). */
 export function detailTags(runTags: readonly string[], tag: string): string[] {
-  if ((tag === "weights" || tag === "gradients") && runTags.includes("weights") && runTags.includes("gradients")) {
-    return ["weights", "gradients"];
-  }
+  const slash = tag.lastIndexOf("/");
+  const prefix = tag.slice(0, slash + 1);
+  const role = tag.slice(slash + 1);
+  const pair = [`${prefix}weights`, `${prefix}gradients`];
+  if ((role === "weights" || role === "gradients") && pair.every((t) => runTags.includes(t))) return pair;
   return [tag];
+}
+
+/** What identifies the content of a series (its last step and wall time): cached tensors are
+ * fetched again only when it changes. */
+export function seriesVersion(series: Pick<Series, "steps" | "wall_times">): string {
+  const last = series.steps.length - 1;
+  return last < 0 ? "empty" : `${series.steps[last]}@${series.wall_times[last]}`;
 }
 
 /** Errors first, then by first step. */

@@ -8,7 +8,7 @@ import { Alerts } from "./alerts";
 import { fetchSeries, fetchTags } from "./api";
 import { Detail } from "./detail";
 import { Overview } from "./overview";
-import { detailTags, metricLabel, type Series, type Verdict } from "./shape";
+import { detailTags, metricLabel, seriesVersion, type Series, type Verdict } from "./shape";
 
 const EMPTY_NOTE =
   "No training-health data yet. Log some with modellens.torch.watch(model, writer) during training, " +
@@ -20,7 +20,6 @@ export class DistributionsView {
   readonly main = el("div", { className: "ml-view" });
   private series: Series | null = null;
   private seriesKey = "";
-  private generation = 0; // bumped on every reload: cached tensors are refetched
   private staleness = new Staleness();
   private alertsRun = "";
   private pending: { tensor: string; step: number } | null = null; // from a clicked alert
@@ -87,7 +86,6 @@ export class DistributionsView {
     if (!keepPosition && key === this.seriesKey && !this.pending) return; // a "change" to the same value
     const sameSelection = key === this.seriesKey;
     this.seriesKey = key;
-    if (!metricChanged) this.generation++;
     const token = this.staleness.next();
     if (run !== this.alertsRun || (keepPosition && !metricChanged)) {
       this.alertsRun = run;
@@ -173,7 +171,7 @@ export class DistributionsView {
       tags: detailTags(this.picker.listing[series.run] ?? [], series.tag),
       name,
       compareRun: this.detail.compareSelect.value,
-      version: String(this.generation),
+      version: seriesVersion(series),
     });
   }
 
