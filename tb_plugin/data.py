@@ -7,6 +7,10 @@ of other kinds, newer versions or broken content are skipped with one logged war
 back sorted, last write wins. Every step is decoded behind the same guard, so one malformed record
 never hides the healthy steps around it.
 
+Tensor series (``DATA_CLASS_TENSOR``) are read whole; blob sequences
+(``DATA_CLASS_BLOB_SEQUENCE``, for large steps read one at a time) list their blob references and
+read a step's blobs through ``read_blob`` only when that step is decoded.
+
 A series is read once per change: raw records are cached per (experiment, run, tag), keyed by
 what ``list_tensors`` reports (max step, max wall time), in a byte-bounded LRU; per-step
 summaries are cached the same way, so the step slider and the 30 s poll neither re-read nor
@@ -138,8 +142,13 @@ class KindReader:
             self._warn_once(("series", run, tag), "Skipping the ModelLens series %s/%s: %s", run, tag, reason)
             return False
 
+    @property
+    def _blobs(self) -> bool:
+        return self._source.data_class == summary_pb2.DATA_CLASS_BLOB_SEQUENCE
+
     def _listing(self, ctx, experiment_id: str, run_tag_filter=None) -> dict[str, dict[str, Any]]:
-        listing = self._provider.list_tensors(
+        lister = self._provider.list_blob_sequences if self._blobs else self._provider.list_tensors
+        listing = lister(
             ctx,
             experiment_id=experiment_id,
             plugin_name=self._source.plugin_name,
@@ -207,6 +216,27 @@ class KindReader:
             return self._read_guarded(experiment_id, run, tag, limit), limit
         return [(d.step, d.wall_time, d.numpy) for d in data.get(run, {}).get(tag, [])], limit
 
+    def _read_blob_references(
+        self, ctx, experiment_id: str, run: str, tag: str
+    ) -> tuple[list[tuple[int, float, Any]], int]:
+        """A blob sequence's steps with their blob references (small: blobs are read on demand)."""
+        data = self._provider.read_blob_sequences(
+            ctx,
+            experiment_id=experiment_id,
+            plugin_name=self._source.plugin_name,
+            downsample=_ALL,
+            run_tag_filter=provider.RunTagFilter(runs=[run], tags=[tag]),
+        )
+        return [(d.step, d.wall_time, tuple(d.values)) for d in data.get(run, {}).get(tag, [])], _ALL
+
+    def _blob_value(self, ctx, references: tuple) -> np.ndarray:
+        """A step's blobs, read now, shaped like a tensor step (an object array of bytes)."""
+        try:
+            blobs = [self._provider.read_blob(ctx, blob_key=reference.blob_key) for reference in references]
+        except Exception as error:  # a blob gone missing or unreadable: skip the step, not the series
+            raise _metadata.UnreadableRecord(f"its blob cannot be read: {error}") from None
+        return np.array(blobs + [None], dtype=object)[:-1]  # keeps bytes elements whatever their lengths
+
     def _read_guarded(self, experiment_id: str, run: str, tag: str, limit: int) -> list[tuple[int, float, Any]]:
         """The records of one series, each converted on its own (both TensorBoard providers)."""
         records: list[tuple[int, float, Any]] = []
@@ -247,7 +277,11 @@ class KindReader:
         key = (experiment_id, run, tag)
         cached = self._raw_cache.get(key, version)
         if cached is None:
-            records, limit = self._read(ctx, experiment_id, run, tag)
+            records, limit = (
+                self._read_blob_references(ctx, experiment_id, run, tag)
+                if self._blobs
+                else self._read(ctx, experiment_id, run, tag)
+            )
             steps: dict[int, tuple[float, Any]] = {}
             for step, wall_time, value in records:
                 steps[step] = (wall_time, value)
@@ -261,8 +295,10 @@ class KindReader:
         cached = self._raw_cache.get((experiment_id, run, tag), self._version(ctx, experiment_id, run, tag))
         return bool(cached and cached[1])
 
-    def _decoded(self, run: str, tag: str, step: int, wall_time: float, value: Any) -> Step | None:
+    def _decoded(self, run: str, tag: str, step: int, wall_time: float, value: Any, ctx=None) -> Step | None:
         try:
+            if self._blobs:
+                value = self._blob_value(ctx, value)
             return Step(step, wall_time, self._source.decode(value))
         except _metadata.UnreadableRecord as reason:
             self._warn_once(("step", run, tag, step), "Skipping step %d of %s/%s: %s", step, run, tag, reason)
@@ -277,7 +313,7 @@ class KindReader:
         if cached is None:
             cached = []
             for step, (wall_time, value) in raw.items():
-                item = self._decoded(run, tag, step, wall_time, value)
+                item = self._decoded(run, tag, step, wall_time, value, ctx)
                 if item is not None:
                     cached.append(Step(item.step, item.wall_time, summarize(item)))
             self._summary_cache.put(key, version, cached)
@@ -287,7 +323,7 @@ class KindReader:
         """One step, decoding only that one. 404 if it is absent or unreadable."""
         _, raw = self._raw(ctx, experiment_id, run, tag)
         found = raw.get(step)
-        item = None if found is None else self._decoded(run, tag, step, *found)
+        item = None if found is None else self._decoded(run, tag, step, *found, ctx)
         if item is None:
             raise errors.NotFoundError(f"no readable step {step} for run {run!r}, tag {tag!r}")
         return item
@@ -296,5 +332,5 @@ class KindReader:
         """``(version, every decodable step in full)``, decoded one at a time as iterated (not
         kept: callers keep what they need)."""
         version, raw = self._raw(ctx, experiment_id, run, tag)
-        decoded = (self._decoded(run, tag, step, *found) for step, found in raw.items())
+        decoded = (self._decoded(run, tag, step, *found, ctx) for step, found in raw.items())
         return version, (item for item in decoded if item is not None)

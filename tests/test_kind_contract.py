@@ -211,3 +211,39 @@ def test_a_series_too_large_for_one_read_is_an_even_sample_that_says_so(tmp_path
     steps = body["steps"] if isinstance(body["steps"][0], int) else [s["step"] for s in body["steps"]]
     assert body["downsampled"] is True and 2 <= len(steps) < 40 and steps[-1] == 39
     served.close()
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_blob_sequence_kind_reads_its_blobs_on_demand(tmp_path, provider):
+    """The reader serves blob-sequence kinds (graphs and attention maps, later) the same way:
+    a healthy step decodes from its blob, a malformed one is skipped with the others served."""
+    from tensorboard.context import RequestContext
+
+    from modellens.tb_plugin.data import KindReader, Source
+
+    def blob_record(tag: str, tensor: tensor_pb2.TensorProto) -> summary_pb2.Summary.Value:
+        value = record(KINDS[0], tag, tensor=tensor)
+        value.metadata.data_class = summary_pb2.DATA_CLASS_BLOB_SEQUENCE
+        return value
+
+    healthy = lambda step: (
+        confusion_matrix.encode("b", confusion_matrix.ConfusionMatrix(np.array([[step, 1], [0, 2]]), ["a", "b"])).tensor
+    )  # noqa: E731
+    with modellens.Writer(tmp_path / "run") as writer:
+        writer._write(blob_record("blobs", healthy(0)), 0, None)
+        writer._write(blob_record("blobs", malformed_tensors(KINDS[0])["garbage message"]), 1, None)
+        writer._write(blob_record("blobs", healthy(2)), 2, None)
+        kind = KINDS[0]
+        kind.write(writer, "tensor_tag", 0)  # a tensor series of the same kind: not a blob sequence
+    served = Served(tmp_path, provider)
+    data_provider = served.client.application._data_provider
+    source = Source.kind(confusion_matrix)
+    reader = KindReader(
+        data_provider, Source(source.plugin_name, source.accepts, source.decode, summary_pb2.DATA_CLASS_BLOB_SEQUENCE)
+    )
+    ctx = RequestContext()
+    served.wait_for(lambda: reader.tags(ctx, "") == {"run": ["blobs"]})
+    assert reader.step(ctx, "", "run", "blobs", 2).value.counts.tolist() == [[2, 1], [0, 2]]
+    steps = reader.series(ctx, "", "run", "blobs", lambda item: int(item.value.counts[0, 0]))
+    assert [(s.step, s.value) for s in steps] == [(0, 0), (2, 2)]
+    served.close()
