@@ -226,9 +226,10 @@ def test_a_blob_sequence_kind_reads_its_blobs_on_demand(tmp_path, provider):
         value.metadata.data_class = summary_pb2.DATA_CLASS_BLOB_SEQUENCE
         return value
 
-    healthy = lambda step: (
-        confusion_matrix.encode("b", confusion_matrix.ConfusionMatrix(np.array([[step, 1], [0, 2]]), ["a", "b"])).tensor
-    )  # noqa: E731
+    def healthy(step: int) -> tensor_pb2.TensorProto:
+        counts = np.array([[step, 1], [0, 2]])
+        return confusion_matrix.encode("b", confusion_matrix.ConfusionMatrix(counts, ["a", "b"])).tensor
+
     with modellens.Writer(tmp_path / "run") as writer:
         writer._write(blob_record("blobs", healthy(0)), 0, None)
         writer._write(blob_record("blobs", malformed_tensors(KINDS[0])["garbage message"]), 1, None)
