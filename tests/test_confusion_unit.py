@@ -150,6 +150,14 @@ def test_metrics_match_sklearn():
         (dict(y_true=["a", "b"], y_pred=[[0.9, 0.1], [0.2, 0.8]]), ValueError, "give class_names in column order"),
         (dict(y_true=[0, 1], y_pred=[[0.9, 0.1, 0], [0.2, 0.8, 0]], labels=[0, 1]), ValueError, "3 score columns"),
         (dict(matrix=np.array([[2**63, 1], [0, 2]], dtype=np.uint64)), ValueError, "too large"),
+        # from the reliability run: each refusal names its argument, and nothing huge is allocated
+        (dict(y_true=[0], y_pred=[99_999]), ValueError, "at most 4096 classes are inferred"),
+        (dict(y_true=[0], y_pred=[40_000]), ValueError, "labels or class_names"),
+        (dict(y_true=[0, 1], y_pred=[0, 1], labels=np.arange(20_000)), ValueError, "labels gives 20000 classes"),
+        (dict(y_true=[b"\xff"], y_pred=[b"a"]), ValueError, "y_true holds bytes labels that are not UTF-8"),
+        (dict(y_true=[0, 1], y_pred=[0, 1], step=2**63), ValueError, "step must be"),
+        (dict(y_true=[0, 1], y_pred=[0, 1], tag="t\udc80"), ValueError, "tag"),
+        (dict(y_true=[0, 1], y_pred=[0, 1], wall_time="noon"), TypeError, "wall_time"),
     ],
 )
 def test_bad_input_raises_a_clear_error_and_writes_nothing(tmp_path, kwargs, error, words):
@@ -158,7 +166,7 @@ def test_bad_input_raises_a_clear_error_and_writes_nothing(tmp_path, kwargs, err
         writer.flush()
         size_before = (tmp_path / path.split("/")[-1]).stat().st_size
         with pytest.raises(error, match=words.replace("(", r"\(")):
-            writer.confusion_matrix("val/confusion", step=0, **kwargs)
+            writer.confusion_matrix(**{"tag": "val/confusion", "step": 0, **kwargs})
         writer.flush()
         assert (tmp_path / path.split("/")[-1]).stat().st_size == size_before
 
