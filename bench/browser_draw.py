@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from common import percentiles, table  # noqa: E402
+from common import percentiles, table, write_synthetic_run  # noqa: E402
 from harness import TensorBoardProcess, launch_chromium, open_modellens, plugin_frame  # noqa: E402
 
 CLASSES = 1000
@@ -81,38 +81,8 @@ def confusion_case() -> str:
     )
 
 
-def synthetic_step(rng: np.random.Generator, level: np.ndarray):
-    """One step of ``TENSORS`` tensors around the scale ``level`` (statistics only, no tensor)."""
-    from modellens.distributions import Distributions
-    from modellens.distributions.stats import BINS, Stats
-
-    counts = np.zeros((TENSORS, 5), dtype=np.int64)
-    counts[:, 0] = 2048
-    spread = level * np.exp(rng.normal(0, 0.05, TENSORS))
-    values = np.stack([-3 * spread, 3 * spread, rng.normal(0, 0.01, TENSORS) * spread, spread, spread * 45], axis=1)
-    percentiles = np.outer(spread, [-2.3, -1.6, -0.7, 0, 0.7, 1.6, 2.3])
-    centre = np.exp(-0.5 * np.linspace(-3, 3, BINS) ** 2)
-    histograms = rng.poisson(np.outer(np.full(TENSORS, 2048 / centre.sum()), centre)).astype(np.int64)
-    return Distributions(
-        names=[f"layer{t // 4}.block{t % 4}.weight" for t in range(TENSORS)],
-        shapes=[(256, 8)] * TENSORS,
-        dtypes=["float32"] * TENSORS,
-        stats=Stats(counts, values, percentiles, histograms),
-        extras={"update_ratio": np.full(TENSORS, 1e-3)},
-    )
-
-
 def write_health_logs(logdir: Path) -> None:
-    import modellens
-    from modellens import distributions
-
-    rng = np.random.default_rng(0)
-    level = np.full(TENSORS, 0.05)
-    with modellens.Writer(logdir / "big") as writer:
-        for step in range(STEPS):
-            level = level * np.exp(rng.normal(0, 0.01, TENSORS))
-            for tag in TAGS:
-                writer._write(distributions.encode(tag, synthetic_step(rng, level)), step, None)
+    write_synthetic_run(logdir / "big", tensors=TENSORS, steps=STEPS, tags=TAGS)
 
 
 def wait_for_every_step(server: TensorBoardProcess, timeout: float = 600.0) -> None:

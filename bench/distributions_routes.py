@@ -13,11 +13,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from common import table, timed_get  # noqa: E402
+from common import table, timed_get, write_synthetic_run  # noqa: E402
 
 TENSORS = 161
 STEPS = 2000
@@ -25,38 +23,11 @@ TAGS = ("weights", "gradients", "updates")
 REQUESTS = 10
 
 
-def synthetic_step(rng: np.random.Generator, level: np.ndarray):
-    from modellens.distributions import Distributions
-    from modellens.distributions.stats import BINS, Stats
-
-    counts = np.zeros((TENSORS, 5), dtype=np.int64)
-    counts[:, 0] = 2048
-    spread = level * np.exp(rng.normal(0, 0.05, TENSORS))
-    values = np.stack([-3 * spread, 3 * spread, rng.normal(0, 0.01, TENSORS) * spread, spread, spread * 45], axis=1)
-    percentiles = np.outer(spread, [-2.3, -1.6, -0.7, 0, 0.7, 1.6, 2.3])
-    centre = np.exp(-0.5 * np.linspace(-3, 3, BINS) ** 2)
-    histograms = rng.poisson(np.outer(np.full(TENSORS, 2048 / centre.sum()), centre)).astype(np.int64)
-    return Distributions(
-        names=[f"layer{t // 4}.block{t % 4}.weight" for t in range(TENSORS)],
-        shapes=[(256, 8)] * TENSORS,
-        dtypes=["float32"] * TENSORS,
-        stats=Stats(counts, values, percentiles, histograms),
-        extras={"update_ratio": np.full(TENSORS, 1e-3)},
-    )
-
-
 def write_logs(logdir: Path) -> None:
-    import modellens
-    from modellens import distributions
+    def reference(writer, rng, step):
+        writer.histogram("reference/histogram", rng.normal(size=2048), step=step)
 
-    rng = np.random.default_rng(0)
-    level = np.full(TENSORS, 0.05)
-    with modellens.Writer(logdir / "big") as writer:
-        for step in range(STEPS):
-            level = level * np.exp(rng.normal(0, 0.01, TENSORS))
-            for tag in TAGS:
-                writer._write(distributions.encode(tag, synthetic_step(rng, level)), step, None)
-            writer.histogram("reference/histogram", rng.normal(size=2048), step=step)
+    write_synthetic_run(logdir / "big", tensors=TENSORS, steps=STEPS, tags=TAGS, each_step=reference)
 
 
 def main() -> str:

@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import modellens
-from harness import ARTIFACTS, ROOT, TensorBoardProcess, launch_chromium, open_modellens, plugin_frame  # noqa: F401
+from harness import ARTIFACTS, ROOT, TensorBoardProcess, launch_chromium, load_demo, open_modellens, plugin_frame  # noqa: F401
 
 XSS_NAME = '<img src=x onerror="window.__modellens_xss=1">'
 
 
-def load_demo_generator():
-    spec = importlib.util.spec_from_file_location("modellens_demo_generate", ROOT / "demo_logs" / "generate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="session")
 def demo_generator():
-    return load_demo_generator()
+    return load_demo("generate")
 
 
 EPOCHS = 60

@@ -4,8 +4,11 @@ ModelLens tab opened in it."""
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -170,3 +173,27 @@ class TensorBoardProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
         self._log.close()
+
+
+def load_demo(name: str):
+    """A module of ``demo_logs/`` (``generate``, ``distributions_demo``): the demos are the fixtures."""
+    spec = importlib.util.spec_from_file_location(f"modellens_demo_{name}", ROOT / "demo_logs" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@contextlib.contextmanager
+def dashboard(browser, url: str, test_name: str, **options):
+    """The ModelLens tab in a new browser context; on leaving, a screenshot named after the test
+    goes to test-artifacts/ and any script error on the page fails the test."""
+    context, page, frame = open_modellens(browser, url, **options)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        yield page, frame
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{re.sub(r'[^A-Za-z0-9_.=-]+', '_', test_name)}.png"))
+    finally:
+        context.close()
+    assert not errors, errors

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 
+import harness
 from conftest import EPOCHS, XSS_NAME
-from harness import ARTIFACTS, open_modellens, plugin_frame
+from harness import plugin_frame
 
 HEATMAP = "canvas[aria-label='confusion matrix heatmap']"
 
@@ -26,16 +27,12 @@ def color_scheme(request):
 
 @pytest.fixture
 def dashboard(browser, tensorboard_server, request, color_scheme):
-    context, page, frame = open_modellens(browser, tensorboard_server.url, color_scheme=color_scheme)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    frame.locator(HEATMAP).wait_for()
-    yield page, frame
-    ARTIFACTS.mkdir(exist_ok=True)
-    name = re.sub(r"[^A-Za-z0-9_.=-]+", "_", request.node.name)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
-    context.close()
-    assert not errors, errors
+    with harness.dashboard(browser, tensorboard_server.url, request.node.name, color_scheme=color_scheme) as (
+        page,
+        frame,
+    ):
+        frame.locator(HEATMAP).wait_for()
+        yield page, frame
 
 
 def show(frame, *, tag: str, run: str) -> None:

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import expect
 
 import modellens
-from harness import ARTIFACTS, TensorBoardProcess, open_modellens, plugin_frame
+from harness import TensorBoardProcess, dashboard, open_modellens, plugin_frame
 
 HEATMAP = "canvas[aria-label='training health heatmap']"
 XSS_NAME = '<img src=x onerror="window.__modellens_xss=1">'
@@ -79,17 +79,10 @@ def health_server(request, health_logs):
 
 @pytest.fixture
 def health(browser, health_server, request):
-    context, page, frame = open_modellens(browser, health_server.url, height=1400)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    frame.get_by_role("button", name="Training health").click()
-    frame.locator(HEATMAP).wait_for()
-    yield page, frame
-    ARTIFACTS.mkdir(exist_ok=True)
-    name = re.sub(r"[^A-Za-z0-9_.=-]+", "_", request.node.name)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
-    context.close()
-    assert not errors, errors
+    with dashboard(browser, health_server.url, request.node.name, height=1400) as (page, frame):
+        frame.get_by_role("button", name="Training health").click()
+        frame.locator(HEATMAP).wait_for()
+        yield page, frame
 
 
 def show(frame, *, run: str, tag: str) -> None:

@@ -4,24 +4,15 @@ optimizer saw, standard histograms from torch and tensorboardX, and bad paramete
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pytest
 
-from harness import PROVIDERS, ROOT, Served
+from harness import PROVIDERS, Served, load_demo
 
 torch = pytest.importorskip("torch")
 
 STEPS = 200
 EVERY = 10
-
-
-def load_demo():
-    spec = importlib.util.spec_from_file_location("distributions_demo", ROOT / "demo_logs" / "distributions_demo.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +21,7 @@ def health_runs(tmp_path_factory):
 
     Returns the logdir and the ground truth: gradients seen before each logged optimizer step.
     """
-    demo = load_demo()
+    demo = load_demo("distributions_demo")
     logdir = tmp_path_factory.mktemp("health_runs")
     truth: dict[str, dict[int, dict[str, np.ndarray]]] = {}
 
