@@ -483,3 +483,42 @@ def test_a_fused_optimizer_step_that_the_scaler_skips_logs_nothing():
         got = first.stats.values[row(first, name), 4]
         assert got == pytest.approx(float(grad.double().norm()), rel=1e-4)  # unscaled, as applied
     assert np.isfinite(recorder.get("gradients", 1).stats.values[:, 4]).all()
+
+
+def test_a_resumed_optimizer_goes_on_from_its_own_step_count():
+    model = mlp()
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(params, lr=1e-3)
+    data = batches()
+
+    def step():
+        x, y = next(data)
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+
+    for _ in range(7):  # trained (or restored from a checkpoint) before watch is attached
+        step()
+    restored = torch.optim.Adam(params, lr=1e-3)
+    restored.load_state_dict(optimizer.state_dict())
+    optimizer = restored
+    recorder = Recorder()
+    handle = mltorch.watch(model, recorder, every=5, log=("gradients",))
+    for _ in range(9):
+        step()
+    handle.remove()
+    assert recorder.steps("gradients") == [10, 15]  # not 0 and 5 again: the run's steps go on
+
+
+def test_watching_the_same_model_twice_warns():
+    model = mlp()
+    first = mltorch.watch(model, Recorder(), every=5)
+    with pytest.warns(UserWarning, match="already watched"):
+        second = mltorch.watch(model, Recorder(), every=5)
+    second.remove()
+    first.remove()
+    import warnings as warnings_module
+
+    with warnings_module.catch_warnings():
+        warnings_module.simplefilter("error")
+        mltorch.watch(model, Recorder(), every=5).remove()  # after remove(), no warning

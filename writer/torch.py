@@ -20,7 +20,8 @@ change to the training loop and sees what the optimizer applies:
   and of convolution/normalisation/pooling modules, the last dim otherwise).
 
 Between logging steps a hook costs one dictionary lookup and a counter increment. Steps are
-the optimizer's step count (0 for the first step), or ``step_fn()`` when given.
+the optimizer's step count (0 for the first step; a resumed Adam-like optimizer goes on from the
+``step`` in its restored state), or ``step_fn()`` when given.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ KINDS = ("weights", "gradients", "updates", "activations")
 #: Values kept per tensor for update ratios and activations (unless ``exact=True``).
 SAMPLE = 65_536
 _MISSING_TORCH = "modellens.torch needs PyTorch: pip install 'modellens[torch]'"
+_live_handles: weakref.WeakSet = weakref.WeakSet()
 
 
 def _torch():
@@ -197,8 +199,7 @@ class WatchHandle:
         if not names:
             return None
         state = _OptimizerState(names, params, len(optimizer.param_groups))
-        if old is not None:
-            state.count = old.count
+        state.count = old.count if old is not None else _steps_taken(optimizer, params)
         return state
 
     def _known(self) -> set[int]:
@@ -368,6 +369,20 @@ class WatchHandle:
         )
 
 
+def _steps_taken(optimizer: Any, params: list[Any]) -> int:
+    """The steps an optimizer has already taken (a resumed run: Adam-like optimizers keep a
+    ``step`` per parameter in their state, restored from a checkpoint), so that logging goes on
+    from there instead of writing step 0 again. 0 for optimizers that keep no count."""
+    for p in params:
+        step = optimizer.state.get(p, {}).get("step") if hasattr(optimizer, "state") else None
+        if step is not None:
+            try:
+                return int(step)
+            except (TypeError, ValueError, RuntimeError):
+                return 0
+    return 0
+
+
 def _channel_first_types(torch: Any) -> tuple[type, ...]:
     nn = torch.nn
     return (
@@ -468,5 +483,14 @@ def watch(
     named = [("" if len(models) == 1 else f"{i}.", m) for i, m in enumerate(models)]
     if not any(True for _, m in named for _ in m.parameters()):
         raise ValueError("model has no parameters to watch")
+    watched = {id(p) for _, m in named for p in m.parameters()}
+    if any(not h._removed and watched & set(h._names_by_id) for h in _live_handles):
+        warnings.warn(
+            "modellens.torch.watch: these parameters are already watched (a cell run twice?); every step "
+            "is then logged twice. Call remove() on the earlier handle first.",
+            stacklevel=2,
+        )
     sink, owns_writer = _as_writer(writer)
-    return WatchHandle(named, sink, every, kinds, exact, step_fn, prefix, owns_writer)
+    handle = WatchHandle(named, sink, every, kinds, exact, step_fn, prefix, owns_writer)
+    _live_handles.add(handle)
+    return handle

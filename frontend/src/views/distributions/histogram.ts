@@ -89,6 +89,8 @@ export class HistogramChart {
   }
 
   private binAt(bins: Bin[], value: number): Bin | undefined {
+    // a constant tensor: every bin is [min, min] and all its values are in the one non-empty bin
+    if (bins.length && bins[0].low === bins[bins.length - 1].high) return bins.find((b) => b.count > 0) ?? bins[0];
     return bins.find((b, i) => value >= b.low && (value < b.high || (i === bins.length - 1 && value <= b.high)));
   }
 
