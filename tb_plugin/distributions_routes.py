@@ -65,8 +65,18 @@ def tensor_info(series: TagSeries, t: int) -> dict[str, Any]:
     }
 
 
+def nonfinite_runs(counts: np.ndarray) -> list[list[int]]:
+    """``[tensor, first column, last column]`` of each run of consecutive cells holding NaN/Inf
+    (a diverged run stays non-finite: a few runs instead of a pair per cell)."""
+    flags = np.nan_to_num(counts, nan=0.0) > 0
+    padded = np.zeros((flags.shape[0], flags.shape[1] + 2), dtype=np.int8)
+    padded[:, 1:-1] = flags
+    edges = np.diff(padded, axis=1)
+    starts, ends = np.argwhere(edges == 1), np.argwhere(edges == -1)
+    return [[int(t), int(a), int(b) - 1] for (t, a), (_, b) in zip(starts, ends)]
+
+
 def series_body(run: str, tag: str, series: TagSeries, metric: str, downsampled: bool) -> dict[str, Any]:
-    nonfinite = np.argwhere(np.nan_to_num(series.table["nonfinite"], nan=0.0) > 0)
     return {
         "run": run,
         "tag": tag,
@@ -78,7 +88,7 @@ def series_body(run: str, tag: str, series: TagSeries, metric: str, downsampled:
         "wall_times": series.wall_times.tolist(),
         "tensors": [tensor_info(series, t) for t in range(len(series.names))],
         "values": floats(series.table[metric]),
-        "nonfinite": nonfinite.tolist(),
+        "nonfinite": nonfinite_runs(series.table["nonfinite"]),
     }
 
 

@@ -98,7 +98,7 @@ test("many tensors collapse their outermost groups by default", () => {
   assert.equal(defaultCollapsed(RESNET).size, 0);
 });
 
-function series(values: Array<Array<number | null>>, nonfinite: Array<[number, number]> = []): Series {
+function series(values: Array<Array<number | null>>, nonfinite: Array<[number, number, number]> = []): Series {
   return {
     run: "r",
     tag: "gradients",
@@ -119,7 +119,7 @@ test("the matrix aggregates a collapsed group, keeps null as NaN and flags non-f
       [1, 2, null],
       [3, null, null],
     ],
-    [[1, 1]],
+    [[1, 1, 1]],
   );
   const rows = displayRows(
     data.tensors.map((t) => t.name),
@@ -307,4 +307,24 @@ test("a series' version changes with its last step or wall time, and only then",
     seriesVersion({ steps: [0, 10], wall_times: [1, 5] }),
   );
   assert.equal(seriesVersion({ steps: [], wall_times: [] }), "empty");
+});
+
+test("a run of non-finite cells flags every step from its first to its last", () => {
+  const data = series(
+    [
+      [1, 2, 3, 4],
+      [1, 2, 3, 4],
+    ],
+    [[0, 1, 3]],
+  );
+  const rows = displayRows(
+    data.tensors.map((t) => t.name),
+    new Set(),
+    "max",
+  );
+  const matrix = rowMatrix(data, rows, "max");
+  const own = rows.findIndex((r) => r.key === "m.0.w");
+  const other = rows.findIndex((r) => r.key === "m.1.w");
+  assert.deepEqual(Array.from(matrix.nonfinite.slice(own * 4, own * 4 + 4)), [0, 1, 1, 1]);
+  assert.deepEqual(Array.from(matrix.nonfinite.slice(other * 4, other * 4 + 4)), [0, 0, 0, 0]);
 });

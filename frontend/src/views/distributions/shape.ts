@@ -19,7 +19,7 @@ export interface Series {
   wall_times: number[];
   tensors: TensorInfo[];
   values: Array<Array<number | null>>; // [tensor][step]
-  nonfinite: Array<[number, number]>; // [tensor, step index]
+  nonfinite: Array<[number, number, number]>; // [tensor, first step index, last step index] of each run
 }
 
 /** One tensor at one step (an entry of `distributions/tensor`'s steps). */
@@ -236,8 +236,9 @@ export interface Matrix {
 export function rowMatrix(series: Series, rows: Row[], aggregate: Aggregate): Matrix {
   const columns = series.steps.length;
   const tensorNonfinite = new Uint8Array(series.tensors.length * columns);
-  for (const [t, s] of series.nonfinite)
-    if (t < series.tensors.length && s < columns) tensorNonfinite[t * columns + s] = 1;
+  for (const [t, first, last] of series.nonfinite)
+    if (t < series.tensors.length)
+      for (let s = Math.max(0, first); s <= Math.min(last, columns - 1); s++) tensorNonfinite[t * columns + s] = 1;
   const values = new Float64Array(rows.length * columns).fill(NaN);
   const nonfinite = new Uint8Array(rows.length * columns);
   rows.forEach((row, r) => {
@@ -292,7 +293,7 @@ export function responsibleMember(series: Series, row: Row, s: number, aggregate
       bestValue = v;
     }
   }
-  const nonfinite = series.nonfinite.find(([t, step]) => step === s && row.members.includes(t));
+  const nonfinite = series.nonfinite.find(([t, first, last]) => first <= s && s <= last && row.members.includes(t));
   return nonfinite ? nonfinite[0] : best;
 }
 
