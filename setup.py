@@ -34,6 +34,14 @@ def build_frontend() -> None:
     subprocess.run([npm, "run", "--silent", "build"], cwd=FRONTEND, check=True)
 
 
+def packages() -> list[str]:
+    """``modellens``, its kind packages (every folder of ``writer/`` with an ``__init__.py``,
+    such as ``distributions``) and ``modellens.tb_plugin``: a new kind package is never left out."""
+    writer = os.path.join(HERE, "writer")
+    kinds = sorted(name for name in os.listdir(writer) if os.path.isfile(os.path.join(writer, name, "__init__.py")))
+    return ["modellens", *(f"modellens.{name}" for name in kinds), "modellens.tb_plugin"]
+
+
 class BuildPyWithFrontend(build_py):
     def run(self):
         build_frontend()
@@ -47,7 +55,7 @@ setup(
     long_description=open(os.path.join(HERE, "README.md"), encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.9",
-    packages=["modellens", "modellens.distributions", "modellens.tb_plugin"],
+    packages=packages(),
     package_dir={"modellens": "writer", "modellens.tb_plugin": "tb_plugin"},
     package_data={"modellens.tb_plugin": ["static/*.js", "static/*.css"]},
     install_requires=["numpy>=1.21", "protobuf>=3.20", "tensorboard>=2.12", "google-crc32c>=1.5"],

@@ -83,3 +83,25 @@ def test_writes_through_a_tensorboardx_writer_keeping_data_class(tmp_path):
     (step,) = modellens_steps(tmp_path, "c")
     assert step.class_names == ["x", "y"]
     tbx_writer.close()
+
+
+def test_setup_ships_every_package_of_the_writer():
+    """A kind package missing from setup.py installs without it (a wheel then fails on import)."""
+    import setuptools
+
+    from harness import ROOT
+
+    captured = {}
+    original = setuptools.setup
+    setuptools.setup = lambda **options: captured.update(options)
+    try:
+        source = (ROOT / "setup.py").read_text()
+        exec(
+            compile(source, str(ROOT / "setup.py"), "exec"),
+            {"__file__": str(ROOT / "setup.py"), "__name__": "__main__"},
+        )
+    finally:
+        setuptools.setup = original
+    on_disk = {p.parent.name for p in (ROOT / "writer").glob("*/__init__.py")}
+    assert {f"modellens.{name}" for name in on_disk} <= set(captured["packages"])
+    assert {"modellens", "modellens.tb_plugin", "modellens.distributions"} <= set(captured["packages"])
