@@ -124,7 +124,8 @@ export class Overview {
       (groups
         ? ` · ${groups} module groups (click a ▾/▸ label to collapse or expand; a group row shows the ${aggregate} of its tensors)`
         : "") +
-      (series.approximate ? " · approximate: estimated from histogram buckets" : "");
+      (series.approximate ? " · approximate: estimated from histogram buckets" : "") +
+      (series.downsampled ? " · too large to read whole: an even sample of its steps, the last one included" : "");
     return performance.now() - started;
   }
 

@@ -14,6 +14,7 @@ export interface Series {
   tag: string;
   metric: string;
   approximate: boolean;
+  downsampled?: boolean; // an even sample of the steps (the series was too large for one read)
   metrics: string[];
   steps: number[];
   wall_times: number[];
