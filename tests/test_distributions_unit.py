@@ -287,3 +287,17 @@ def test_a_body_with_infinity_is_still_json():
         "c": [2, None],
         "d": "x",
     }
+
+
+def test_reduced_parts_merge_into_one_step_and_are_written_as_they_are(tmp_path):
+    first = distributions.from_input({"a": np.arange(4.0)}, extras={"update_ratio": {"a": 0.5}})
+    second = distributions.from_input({"b": np.ones(3)})
+    merged = distributions.merge([first, second])
+    assert merged.names == ["a", "b"] and merged.stats.counts[:, 0].tolist() == [4, 3]
+    np.testing.assert_array_equal(merged.extras["update_ratio"], [0.5, np.nan])
+    with pytest.raises(ValueError, match="duplicate"):
+        distributions.merge([first, first])
+    with modellens.Writer(tmp_path) as writer:
+        writer.distributions("t", merged, step=0)
+        with pytest.raises(TypeError, match="extras belong inside"):
+            writer.distributions("t", merged, step=1, extras={"x": {"a": 1.0}})

@@ -157,8 +157,9 @@ class Writer:
         count, exact min/max of the finite values, mean, std, L2 norm, exact counts of zeros,
         NaN, +Inf and -Inf, a 64-bin histogram spanning [min, max] and percentiles 1-99. NaN and
         Inf are counted, never an error. ``extras`` adds per-tensor scalar columns, e.g.
-        ``{"update_ratio": {"fc1.weight": 1e-3}}``. Bad input raises ``ValueError``/``TypeError``
-        naming the argument; nothing is written.
+        ``{"update_ratio": {"fc1.weight": 1e-3}}``. ``tensors`` may also be a
+        ``modellens.distributions.Distributions`` (statistics already reduced). Bad input raises
+        ``ValueError``/``TypeError`` naming the argument; nothing is written.
         """
         check_tag(tag)
         step = check_step(step)

@@ -68,6 +68,12 @@ def _sample(tensor: Any, limit: int = SAMPLE) -> Any:
     return part.to(torch.float32, copy=True)
 
 
+def _distributions() -> Any:
+    from modellens import distributions
+
+    return distributions
+
+
 def _clean(name: str) -> str:
     return name.replace("_orig_mod.", "")
 
@@ -75,7 +81,7 @@ def _clean(name: str) -> str:
 class _OptimizerState:
     """What one optimizer holds of the watched parameters, and its step count."""
 
-    __slots__ = ("names", "params", "groups", "count", "snapshot", "snapshot_step", "contributed", "skipped")
+    __slots__ = ("names", "params", "groups", "count", "snapshot", "snapshot_step", "contributed", "skipped", "calls")
 
     def __init__(self, names: list[str], params: list[Any], groups: int) -> None:
         self.names = names
@@ -85,6 +91,7 @@ class _OptimizerState:
         self.snapshot: dict[str, Any] | None = None
         self.snapshot_step = 0
         self.skipped = False
+        self.calls = 0  # pre-hooks seen by this watch: 0 during the first iteration it takes part in
         self.contributed = False
 
 
@@ -93,8 +100,7 @@ class _Pending:
 
     def __init__(self, step: int) -> None:
         self.step = step
-        self.tensors: dict[str, Any] = {}
-        self.extras: dict[str, dict[str, float]] = {}
+        self.parts: list[Any] = []  # reduced ``Distributions``, one per contributing optimizer
         self.contributors: set[int] = set()
 
 
@@ -222,6 +228,7 @@ class WatchHandle:
         if self._pending and state.contributed:  # a new iteration: write the last one's parts
             for tag in list(self._pending):
                 self._safely(self._flush, tag)
+        state.calls += 1
         if state.count % self._every:
             return
         # A fused optimizer under GradScaler gets the step even when the scaler found Inf/NaN
@@ -301,12 +308,15 @@ class WatchHandle:
             pending = None
         if pending is None:
             pending = self._pending[tag] = _Pending(step)
-        pending.tensors.update(tensors)
-        for column, values in (extras or {}).items():
-            pending.extras.setdefault(column, {}).update(values)
+        if tensors:  # reduced now, while the tensors are the step's; written once complete
+            pending.parts.append(_distributions().from_input(tensors, extras=extras))
         pending.contributors.add(id(state))
         state.contributed = True
-        if pending.contributors >= self._known():
+        # Every optimizer seen contributed: write now, unless one of them is in its first
+        # iteration, when another optimizer of the same iteration may still be unknown (its part
+        # is then written with the others at the next iteration's first step, or at remove()).
+        states = [s for s in self._states.values() if s is not None]
+        if pending.contributors >= self._known() and all(s.calls > 1 for s in states):
             self._flush(tag)
 
     def _flush(self, tag: str) -> None:
@@ -315,9 +325,9 @@ class WatchHandle:
             for state in self._states.values():
                 if state is not None:
                     state.contributed = False
-        if pending is None or not pending.tensors:
+        if pending is None or not pending.parts:
             return
-        self._writer.distributions(tag, pending.tensors, step=pending.step, extras=pending.extras or None)
+        self._writer.distributions(tag, _distributions().merge(pending.parts), step=pending.step)
 
     # ------------------------------------------------------------------ activations
 

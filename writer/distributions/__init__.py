@@ -132,8 +132,31 @@ def _check_extras(extras: Any, names: list[str]) -> dict[str, np.ndarray]:
     return columns
 
 
+def merge(parts: list[Distributions]) -> Distributions:
+    """One step from parts holding different tensors (e.g. one per optimizer), in order."""
+    names = [name for part in parts for name in part.names]
+    _packing.check_names(names, "the parts' tensor names", what="tensor name")
+    columns = sorted({column for part in parts for column in part.extras})
+    return Distributions(
+        names=names,
+        shapes=[shape for part in parts for shape in part.shapes],
+        dtypes=[dtype for part in parts for dtype in part.dtypes],
+        stats=_stats.concatenate([part.stats for part in parts]),
+        extras={
+            column: np.concatenate([part.extras.get(column, np.full(len(part.names), np.nan)) for part in parts])
+            for column in columns
+        },
+    )
+
+
 def from_input(tensors: Any, *, extras: Mapping[str, Mapping[str, float]] | None = None) -> Distributions:
-    """Validates ``tensors`` (see ``Writer.distributions``) and computes their statistics."""
+    """Validates ``tensors`` (see ``Writer.distributions``) and computes their statistics; a
+    ``Distributions`` (statistics already reduced, e.g. by ``modellens.torch.watch``) is taken
+    as it is."""
+    if isinstance(tensors, Distributions):
+        if extras is not None:
+            raise TypeError("extras belong inside the Distributions given as tensors; pass extras=None")
+        return tensors
     named = _named_tensors(tensors)
     if not named:
         raise ValueError("tensors is empty; give at least one tensor (name → tensor) or a model with parameters")
