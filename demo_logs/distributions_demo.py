@@ -131,7 +131,7 @@ def diverging(logdir: str, **options: Any) -> None:
 def add_histogram_run(logdir: str) -> None:
     """The same healthy MLP, logged the way TensorBoard users do today: every parameter and
     gradient with ``add_histogram`` (its default 'tensorflow' bins, ~13 KB a histogram, so only
-    every ``3 * EVERY`` steps here to keep the demo logs small)."""
+    every ``5 * EVERY`` steps here to keep the demo logs small)."""
     import torch
     from torch.utils.tensorboard import SummaryWriter
 
@@ -146,7 +146,7 @@ def add_histogram_run(logdir: str) -> None:
         loss = loss_fn(model(torch.from_numpy(features)), torch.from_numpy(labels))
         loss.backward()
         opt.step()
-        if step % (3 * EVERY) == 0:
+        if step % (5 * EVERY) == 0:
             for name, parameter in model.named_parameters():
                 writer.add_histogram(name, parameter, step)
                 writer.add_histogram(f"{name}.grad", parameter.grad, step)
