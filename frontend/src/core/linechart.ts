@@ -71,20 +71,14 @@ export class LineChart {
       .range([height - MARGIN.bottom, MARGIN.top]);
     if (!options.yDomain) y.nice(4);
     const format = options.yFormat ?? ((v: number) => v.toFixed(2));
-    const children: SVGElement[] = [];
-    for (const tick of y.ticks(4)) {
-      children.push(
-        svgEl("line", { class: "ml-axis", x1: MARGIN.left, x2: width - MARGIN.right, y1: y(tick), y2: y(tick) }),
-      );
-      const label = svgEl("text", { x: MARGIN.left - 4, y: y(tick) + 3, "text-anchor": "end" });
-      label.textContent = format(tick);
-      children.push(label);
-    }
-    for (const tick of this.x.ticks(5)) {
-      const label = svgEl("text", { x: this.x(tick), y: height - 6, "text-anchor": "middle" });
-      label.textContent = String(tick);
-      children.push(label);
-    }
+    const children: SVGElement[] = axisElements(this.x, y, this.x.ticks(5), {
+      width,
+      height,
+      margin: MARGIN,
+      yTicks: 4,
+      formatX: String,
+      formatY: format,
+    });
     options.lines.forEach((line, k) => {
       const path = points
         .filter((p) => p.values[k] !== null)
@@ -117,4 +111,38 @@ export class LineChart {
     children.push(title);
     this.element.replaceChildren(...children);
   }
+}
+
+export interface AxisOptions {
+  width: number;
+  height: number;
+  margin: { left: number; right: number; top: number; bottom: number };
+  yTicks: number;
+  formatX: (value: number) => string;
+  formatY: (value: number) => string;
+}
+
+/** Horizontal grid lines with y labels on the left, and x labels along the bottom. */
+export function axisElements(
+  x: (value: number) => number,
+  y: { (value: number): number; ticks(count: number): number[] },
+  xTickValues: number[],
+  options: AxisOptions,
+): SVGElement[] {
+  const { width, height, margin } = options;
+  const children: SVGElement[] = [];
+  for (const tick of y.ticks(options.yTicks)) {
+    children.push(
+      svgEl("line", { class: "ml-axis", x1: margin.left, x2: width - margin.right, y1: y(tick), y2: y(tick) }),
+    );
+    const label = svgEl("text", { x: margin.left - 4, y: y(tick) + 3, "text-anchor": "end" });
+    label.textContent = options.formatY(tick);
+    children.push(label);
+  }
+  for (const tick of xTickValues) {
+    const label = svgEl("text", { x: x(tick), y: height - 6, "text-anchor": "middle" });
+    label.textContent = options.formatX(tick);
+    children.push(label);
+  }
+  return children;
 }

@@ -3,6 +3,7 @@
 import { scaleLinear } from "d3-scale";
 
 import { el, svgEl } from "../../core/dom";
+import { axisElements } from "../../core/linechart";
 import { Tooltip } from "../../core/tooltip";
 import { formatNumber, formatTick, type Bin } from "./shape";
 
@@ -53,19 +54,16 @@ export class HistogramChart {
       .domain([0, top])
       .range([HEIGHT - MARGIN.bottom, MARGIN.top])
       .nice(3);
-    for (const tick of y.ticks(3)) {
-      children.push(
-        svgEl("line", { class: "ml-axis", x1: MARGIN.left, x2: WIDTH - MARGIN.right, y1: y(tick), y2: y(tick) }),
-      );
-      const label = svgEl("text", { x: MARGIN.left - 4, y: y(tick) + 3, "text-anchor": "end" });
-      label.textContent = formatTick(tick);
-      children.push(label);
-    }
-    for (const tick of this.x.ticks(4)) {
-      const label = svgEl("text", { x: this.x(tick), y: HEIGHT - 6, "text-anchor": "middle" });
-      label.textContent = formatTick(tick);
-      children.push(label);
-    }
+    children.push(
+      ...axisElements(this.x, y, this.x.ticks(4), {
+        width: WIDTH,
+        height: HEIGHT,
+        margin: MARGIN,
+        yTicks: 3,
+        formatX: formatTick,
+        formatY: formatTick,
+      }),
+    );
     const constant = bins.length && bins[0].low === bins[bins.length - 1].high;
     for (const bin of bins) {
       const x0 = constant ? this.x(bin.low) - 2 : this.x(bin.low);
