@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from tensorboard.plugins import base_plugin
 
-from modellens import confusion_matrix, distributions
+from modellens import confusion_matrix, distributions, graph
 from modellens.distributions import tensorboard_histograms as legacy
 from modellens.tb_plugin import static_files
 from modellens.tb_plugin.confusion_routes import ConfusionRoutes
 from modellens.tb_plugin.data import KindReader, Source
 from modellens.tb_plugin.distributions_routes import DistributionsRoutes, legacy_source
+from modellens.tb_plugin.graph_routes import GraphRoutes
 from modellens.tb_plugin.loader import PLUGIN_NAME
 
 
@@ -18,6 +19,7 @@ def kind_routes(provider) -> tuple:
     return (
         ConfusionRoutes(KindReader(provider, Source.kind(confusion_matrix))),
         DistributionsRoutes(KindReader(provider, Source.kind(distributions)), KindReader(provider, legacy_source())),
+        GraphRoutes(KindReader(provider, Source.kind(graph))),
     )
 
 

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from modellens._writer import Writer
 
 
-_SUBMODULES = ("torch", "keras", "distributions", "confusion_matrix")
+_SUBMODULES = ("torch", "keras", "distributions", "confusion_matrix", "graph")
 
 
 def __getattr__(name: str) -> Any:

@@ -2,7 +2,7 @@
 
 Equivalent ``.proto`` (package ``modellens``, proto3)::
 
-    enum Kind { KIND_UNSPECIFIED = 0; CONFUSION_MATRIX = 1; DISTRIBUTIONS = 2; }
+    enum Kind { KIND_UNSPECIFIED = 0; CONFUSION_MATRIX = 1; DISTRIBUTIONS = 2; GRAPH = 3; }
     // SummaryMetadata.plugin_data.content of every ModelLens record; version is per kind.
     message PluginData { int32 version = 1; Kind kind = 2; }
 
@@ -62,7 +62,7 @@ def _file_descriptor() -> descriptor_pb2.FileDescriptorProto:
             if type_name:
                 f.type_name = type_name
 
-    enum("Kind", ["KIND_UNSPECIFIED", "CONFUSION_MATRIX", "DISTRIBUTIONS"])
+    enum("Kind", ["KIND_UNSPECIFIED", "CONFUSION_MATRIX", "DISTRIBUTIONS", "GRAPH"])
     enum("CountType", ["COUNT_TYPE_UNSPECIFIED", "UINT8", "UINT16", "UINT32", "UINT64"])
     enum("Compression", ["NONE", "ZLIB"])
     message(

@@ -11,6 +11,7 @@ from tensorboard.compat.proto import summary_pb2, tensor_pb2, types_pb2
 
 from modellens import confusion_matrix as _confusion
 from modellens import distributions as _distributions
+from modellens import graph as _graph
 from modellens._convert import check_step, check_tag, check_wall_time, to_numpy
 from modellens._sinks import ForeignWriter, OwnFile, is_foreign_writer
 
@@ -166,6 +167,28 @@ class Writer:
         wall_time = check_wall_time(wall_time)
         data = _distributions.from_input(tensors, extras=extras)
         self._write(_distributions.encode(tag, data), step, wall_time)
+
+    def graph(
+        self, model: Any, inputs: Any = None, *, tag: str = "model", step: int = 0, wall_time: float | None = None
+    ) -> None:
+        """The structure of ``model`` (Structure view): a ``torch.nn.Module`` or a Keras 3 model.
+
+        torch: ``inputs`` is a tensor, a tuple of positional arguments or a dict of keyword
+        arguments (Hugging Face: ``{"input_ids": ids}``); the model runs once on them under
+        ``no_grad`` and every module call, the torch ops between them and the dataflow are
+        recorded. Without ``inputs`` the module tree with its parameters is written, with no
+        edges. Keras: Functional and Sequential models need no inputs; a subclassed model is
+        called once on ``inputs`` (or, when built, gives its layer tree). The capture leaves the
+        model as it was (RNG, buffers, train/eval mode, hooks) and stores no weights; if the
+        forward raises, the error propagates and nothing is written. Log a changed model again
+        at a later ``step``. ``model`` may also be a ``modellens.graph.Graph`` captured earlier
+        (``modellens.graph.from_input``).
+        """
+        check_tag(tag)
+        step = check_step(step)
+        wall_time = check_wall_time(wall_time)
+        data = _graph.from_input(model, inputs)
+        self._write(_graph.encode(tag, data), step, wall_time)
 
     # ------------------------------------------------------------------ lifecycle
 
