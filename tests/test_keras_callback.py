@@ -24,7 +24,7 @@ if keras.backend.backend() != "tensorflow":  # pragma: no cover
 
 import modellens  # noqa: E402
 import modellens.keras  # noqa: E402
-from modellens import distributions  # noqa: E402
+from modellens import distributions, graph  # noqa: E402
 from modellens.distributions.stats import VALUE_FIELDS  # noqa: E402
 
 MIN, MAX, MEAN, NORM = (VALUE_FIELDS.index(f) for f in ("min", "max", "mean", "norm"))
@@ -33,7 +33,8 @@ SAMPLES = 64  # 8 batches per epoch
 
 
 def read_run(logdir):
-    """``{tag: [(step, Distributions), ...]}`` from every event file of ``logdir``, in order."""
+    """``{tag: [(step, Distributions), ...]}`` from every event file of ``logdir``, in order (the
+    graph the callback logs is under ``"model"``, as ``modellens.graph.Graph``)."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
     from tensorboard.util import tensor_util
 
@@ -43,7 +44,8 @@ def read_run(logdir):
         accumulator.Reload()
         for tag in accumulator.Tags()["tensors"]:
             for event in accumulator.Tensors(tag):
-                value = distributions.decode(tensor_util.make_ndarray(event.tensor_proto))
+                decode = graph.decode if tag == "model" else distributions.decode
+                value = decode(tensor_util.make_ndarray(event.tensor_proto))
                 out.setdefault(tag, []).append((event.step, value))
     return out
 
@@ -269,7 +271,7 @@ def test_gradients_are_those_applied_after_clipping_and_unscaling(tmp_path):
         callbacks=[probe, modellens.keras.Callback(str(tmp_path), every=4, log="gradients")],
     )
     records = read_run(tmp_path)
-    assert list(records) == ["gradients"] and steps(records, "gradients") == [4, 8]
+    assert list(records) == ["model", "gradients"] and steps(records, "gradients") == [4, 8]
     for step in (4, 8):
         value = at(records, "gradients", step)
         raw = np.array([np.linalg.norm(probe.grads[step][n]) for n in value.names])
@@ -438,3 +440,19 @@ def test_imports_are_lazy_and_a_missing_keras_says_what_to_install():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "modellens.keras needs Keras 3 with TensorFlow: pip install 'modellens[keras]'" in result.stdout
+
+
+def test_the_graph_is_logged_once_and_graph_false_skips_it(tmp_path):
+    x, y = data()
+    for name, graph_option in (("on", True), ("off", False)):
+        model = build()
+        callback = modellens.keras.Callback(tmp_path / name, every=4, graph=graph_option)
+        model.fit(x, y, batch_size=BATCH, epochs=2, verbose=0, callbacks=[callback])
+    logged = read_run(tmp_path / "on")["model"]
+    assert [step for step, _ in logged] == [0] and logged[0][1].capture == "symbolic"
+    assert logged[0][1].totals == {"params": 92, "trainable": 50, "frozen": 42}
+    names = {logged[0][1].text(i) for row in logged[0][1].nodes["param_names"] for i in row}
+    assert names == {v.path for v in model.weights}  # the names Training health logs
+    assert "model" not in read_run(tmp_path / "off")
+    with pytest.raises(TypeError, match="graph must be True or False"):
+        modellens.keras.Callback(tmp_path / "x", graph=1)

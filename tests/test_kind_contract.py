@@ -14,7 +14,7 @@ from tensorboard.compat.proto import summary_pb2, tensor_pb2, types_pb2
 
 import modellens
 from harness import PROVIDERS, Served
-from modellens import _metadata, _proto, confusion_matrix, distributions
+from modellens import _metadata, _proto, confusion_matrix, distributions, graph
 
 
 @dataclass(frozen=True)
@@ -43,9 +43,22 @@ def check_distributions(body: dict, step: int) -> None:
     assert tensors["b"]["nan"] == 1 and tensors["b"]["elements"] == 2
 
 
+def write_graph(writer: modellens.Writer, tag: str, step: int) -> None:
+    import torch
+
+    writer.graph(torch.nn.Sequential(torch.nn.Linear(step + 1, 2), torch.nn.ReLU()), tag=tag, step=step)
+
+
+def check_graph(body: dict, step: int) -> None:
+    graph = body["graph"]
+    assert graph["totals"]["params"] == 2 * (step + 1) + 2 and graph["capture"] == "hierarchy"
+    assert [graph["strings"][t] for t in graph["nodes"]["type"]] == ["Linear", "ReLU"]
+
+
 KINDS = [
     Kind("confusion", confusion_matrix, write_confusion, check_confusion),
     Kind("distributions", distributions, write_distributions, check_distributions),
+    Kind("graph", graph, write_graph, check_graph),
 ]
 
 
@@ -138,8 +151,8 @@ def test_a_newer_version_is_skipped_with_one_warning(tmp_path, kind, provider, c
 
 
 def test_a_newer_version_of_one_kind_leaves_the_others_readable():
-    other = {"CONFUSION_MATRIX": distributions, "DISTRIBUTIONS": confusion_matrix}
-    for module in (confusion_matrix, distributions):
+    other = {"CONFUSION_MATRIX": distributions, "DISTRIBUTIONS": graph, "GRAPH": confusion_matrix}
+    for module in (confusion_matrix, distributions, graph):
         newer = _proto.PluginData(version=module.VERSION + 1, kind=_metadata.kind_number(module.KIND))
         with pytest.raises(_metadata.UnreadableRecord):
             _metadata.check_version(newer, module.VERSION)
@@ -209,7 +222,11 @@ def test_a_series_too_large_for_one_read_is_an_even_sample_that_says_so(tmp_path
     served.wait_for(lambda: served.get(f"/{kind.slug}/step", run="run", tag="t", step=39).status_code == 200)
     body = served.json(f"/{kind.slug}/series", run="run", tag="t")
     steps = body["steps"] if isinstance(body["steps"][0], int) else [s["step"] for s in body["steps"]]
-    assert body["downsampled"] is True and 2 <= len(steps) < 40 and steps[-1] == 39
+    if kind.module.DATA_CLASS == summary_pb2.DATA_CLASS_BLOB_SEQUENCE:
+        # a blob sequence lists small references and reads one blob at a time: never sampled
+        assert body["downsampled"] is False and steps == list(range(40))
+    else:
+        assert body["downsampled"] is True and 2 <= len(steps) < 40 and steps[-1] == 39
     served.close()
 
 

@@ -15,6 +15,7 @@ from torch import nn  # noqa: E402
 
 import modellens  # noqa: E402
 import modellens.distributions as distributions  # noqa: E402
+import modellens.graph as graph  # noqa: E402
 import modellens.torch as mltorch  # noqa: E402
 from modellens.distributions import torch_stats  # noqa: E402
 
@@ -24,9 +25,13 @@ class Recorder:
 
     def __init__(self) -> None:
         self.records: list[tuple[str, int, distributions.Distributions]] = []
+        self.graphs: list[tuple[str, int, graph.Graph]] = []
 
     def distributions(self, tag, tensors, *, step, wall_time=None, extras=None):
         self.records.append((tag, step, distributions.from_input(tensors, extras=extras)))
+
+    def graph(self, model, inputs=None, *, tag="model", step=0, wall_time=None):
+        self.graphs.append((tag, step, graph.from_input(model, inputs)))
 
     def steps(self, tag: str) -> list[int]:
         return [s for t, s, _ in self.records if t == tag]
@@ -202,19 +207,19 @@ def test_remove_takes_every_hook_away():
     pre, post = len(optimizer_module._global_optimizer_pre_hooks), len(optimizer_module._global_optimizer_post_hooks)
     recorder = Recorder()
     handle = mltorch.watch(model, recorder, every=1, log=("weights", "gradients", "updates", "activations"))
-    assert handle.hooks == 2 + 5
+    assert handle.hooks == 2 + 5 + 1  # optimizer, activations, the graph's first-batch hook
     assert len(optimizer_module._global_optimizer_pre_hooks) == pre + 1
     handle.remove()
     handle.remove()  # twice is fine
     assert handle.hooks == 0
     assert len(optimizer_module._global_optimizer_pre_hooks) == pre
     assert len(optimizer_module._global_optimizer_post_hooks) == post
-    assert not any(m._forward_hooks for m in model.modules())
+    assert not any(m._forward_hooks or m._forward_pre_hooks for m in model.modules())
     optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.1)
     x, y = next(batches())
     nn.functional.cross_entropy(model(x), y).backward()
     optimizer.step()
-    assert recorder.records == []
+    assert recorder.records == [] and recorder.graphs == []
 
 
 class _CountTorchCalls(torch.overrides.TorchFunctionMode):
@@ -372,7 +377,7 @@ def test_written_records_read_back(tmp_path):
             optimizer.step()
     accumulator = EventAccumulator(str(tmp_path), size_guidance={"tensors": 0})
     accumulator.Reload()
-    assert sorted(accumulator.Tags()["tensors"]) == sorted(KINDS_ALL)
+    assert sorted(accumulator.Tags()["tensors"]) == sorted([*KINDS_ALL, "model"])  # and the graph
     for tag in KINDS_ALL:
         events = accumulator.Tensors(tag)
         assert [e.step for e in events] == [0, 2]
@@ -525,3 +530,73 @@ def test_watching_the_same_model_twice_warns():
     with warnings_module.catch_warnings():
         warnings_module.simplefilter("error")
         mltorch.watch(model, Recorder(), every=5).remove()  # after remove(), no warning
+
+
+def train(model: nn.Module, steps: int, **call: object) -> None:
+    optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.01)
+    for x, y in list(batches())[:steps]:
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(model(x, **call), y).backward()
+        optimizer.step()
+
+
+def test_the_graph_is_logged_once_from_the_first_batch():
+    model, recorder = mlp(), Recorder()
+    handle = mltorch.watch(model, recorder, every=2)
+    train(model, 5)
+    handle.remove()
+    ((tag, step, logged),) = recorder.graphs
+    assert (tag, step, logged.capture) == ("model", 0, "calls")
+    x, _ = next(batches())
+    expected = graph.from_input(model, (x,))
+    assert logged.nodes == expected.nodes and logged.edges == expected.edges
+    assert not any(m._forward_pre_hooks for m in model.modules())
+
+
+def test_keyword_arguments_of_the_first_batch_are_bound_to_their_names():
+    class Scaled(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(20, 3)
+
+        def forward(self, x, scale=1.0, bias=None):
+            return self.fc(x) * scale + (0 if bias is None else bias)
+
+    model, recorder = Scaled(), Recorder()
+    handle = mltorch.watch(model, recorder, every=1)
+    train(model, 1, bias=torch.zeros(3))
+    handle.remove()
+    logged = recorder.graphs[0][2]
+    inputs = {logged.path(i) for i, k in enumerate(logged.nodes["kind"]) if k == graph.wire.NODE_KINDS.index("input")}
+    assert inputs == {"x", "bias"}
+
+
+def test_graph_false_logs_no_graph_and_a_failing_capture_falls_back_to_the_module_tree():
+    model, recorder = mlp(), Recorder()
+    handle = mltorch.watch(model, recorder, every=1, graph=False)
+    assert handle.hooks == 2
+    train(model, 1)
+    handle.remove()
+    assert recorder.graphs == []
+
+    class OnlyOnce(nn.Module):
+        """Fails when called again (a stateful model the capture cannot re-run)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc, self.calls = nn.Linear(20, 3), 0
+
+        def forward(self, x):
+            self.calls += 1
+            if self.calls > 1:
+                raise RuntimeError("called twice")
+            return self.fc(x)
+
+    model, recorder = OnlyOnce(), Recorder()
+    handle = mltorch.watch(model, recorder, every=1)
+    with pytest.warns(UserWarning, match="could not capture the graph on the first batch"):
+        train(model, 1)
+    handle.remove()
+    assert recorder.graphs[0][2].capture == "hierarchy" and recorder.graphs[0][2].totals["params"] == 63
+    with pytest.raises(TypeError, match="graph must be True or False"):
+        mltorch.watch(model, recorder, graph="yes")

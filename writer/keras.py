@@ -357,6 +357,10 @@ def _build_callback_class() -> type:
 
         Names are the variables' ``.path`` (``dense/kernel``) in model order.
 
+        **Graph.** With ``graph=True`` (the default) the model's structure is logged once, under
+        the tag ``model``, when ``fit`` starts (a subclassed model that ``fit`` builds on its
+        first batch: after that batch, as its layer tree). ``graph=False`` skips it.
+
         **Steps.** The step written is ``optimizer.iterations`` *after* the logged update, i.e.
         the number of optimizer updates applied so far counting this one (with
         ``gradient_accumulation_steps`` that is real updates, and a step a
@@ -394,8 +398,11 @@ def _build_callback_class() -> type:
         ``callback.on_train_end()`` yourself.
         """
 
-        def __init__(self, target: Any, *, every: int = 100, log: Any = LOGS) -> None:
+        def __init__(self, target: Any, *, every: int = 100, log: Any = LOGS, graph: bool = True) -> None:
             super().__init__()
+            if not isinstance(graph, bool):
+                raise TypeError(f"graph must be True or False, got {graph!r}")
+            self._graph_pending = graph
             self.every = _check_every(every)
             self.log = _check_log(log)
             self._writer, self._logdir = _check_target(target)
@@ -456,11 +463,14 @@ def _build_callback_class() -> type:
             self._begin = None
             if current == 0 and "weights" in log:
                 self._write("weights", self._named(self._weight_names, self._weights), 0)
+            self._log_graph(current)
 
         def on_train_batch_begin(self, batch: int, logs: Any = None) -> None:
             self._begin = batch
 
         def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+            if self._graph_pending:
+                self._log_graph(self._low)
             steps = self._spe if self._begin is None else max(1, batch - self._begin + 1)
             self._begin = None
             # The counter now lies in [low, high + steps]; look only if that can hold a multiple.
@@ -492,6 +502,16 @@ def _build_callback_class() -> type:
         def _iterations(self) -> int:
             counter = self._optimizer.iterations  # a Variable, or a tensor under gradient accumulation
             return int(counter.numpy()) if hasattr(counter, "numpy") else int(counter)
+
+        def _log_graph(self, step: int) -> None:
+            """The model's graph, once per callback, as soon as the model is built."""
+            if not self._graph_pending or not self.model.built:
+                return
+            self._graph_pending = False
+            try:
+                self._writer.graph(self.model, step=step)
+            except Exception as error:  # never stop training for a graph
+                self._warn("graph", f"modellens.keras.Callback could not log the model's graph: {error!r}")
 
         def _warn(self, key: str, message: str) -> None:
             if key not in self._warned:

@@ -26,6 +26,7 @@ the optimizer's step count (0 for the first step; a resumed Adam-like optimizer 
 
 from __future__ import annotations
 
+import inspect
 import math
 import sys
 import warnings
@@ -117,6 +118,7 @@ class WatchHandle:
         step_fn: Callable[[], int] | None,
         prefix: str,
         owns_writer: bool = False,
+        graph: bool = True,
     ) -> None:
         _torch()  # fails early, naming the extra to install
         self._writer = writer
@@ -145,6 +147,12 @@ class WatchHandle:
         self._removed = False
         self._failures: set[tuple[str, str]] = set()
         self._owns_writer = owns_writer
+        self._graph_models = models if graph else []
+        self._graph_inputs: dict[int, tuple[Any, Any]] = {}
+        self._graph_hooks = [
+            model.register_forward_pre_hook(self._graph_inputs_hook(index), with_kwargs=True)
+            for index, (_, model) in enumerate(self._graph_models)
+        ]
         import torch.optim.optimizer as optimizer_module
 
         self._hooks = [
@@ -163,6 +171,7 @@ class WatchHandle:
         self._removed = True
         for hook in self._hooks:
             hook.remove()
+        self._drop_graph_hooks()
         self._disarm()
         for tag in list(self._pending):
             self._safely(self._flush, tag)
@@ -178,7 +187,7 @@ class WatchHandle:
     @property
     def hooks(self) -> int:
         """How many hooks this handle holds now (optimizer and forward hooks)."""
-        return (0 if self._removed else len(self._hooks)) + len(self._forward_hooks)
+        return (0 if self._removed else len(self._hooks)) + len(self._forward_hooks) + len(self._graph_hooks)
 
     # ------------------------------------------------------------------ optimizer hooks
 
@@ -225,6 +234,8 @@ class WatchHandle:
         state = self._state(optimizer)
         if state is None:
             return
+        if self._graph_models:
+            self._safely(self._log_graphs, self._step(state))
         if self._pending and state.contributed:  # a new iteration: write the last one's parts
             for tag in list(self._pending):
                 self._safely(self._flush, tag)
@@ -329,6 +340,46 @@ class WatchHandle:
             return
         self._writer.distributions(tag, _distributions().merge(pending.parts), step=pending.step)
 
+    # ------------------------------------------------------------------ graph
+
+    def _graph_inputs_hook(self, index: int) -> Callable[..., None]:
+        def hook(module: Any, args: Any, kwargs: Any) -> None:
+            self._graph_inputs.setdefault(index, (args, kwargs))
+
+        return hook
+
+    def _drop_graph_hooks(self) -> None:
+        for hook in self._graph_hooks:
+            hook.remove()
+        self._graph_hooks = []
+
+    def _log_graphs(self, step: int) -> None:
+        """Each watched model's graph, once, at the first optimizer step: captured on the first
+        batch it was called with (the capture restores RNG, buffers and modes), or the module
+        tree alone when that fails or the model was never called."""
+        from modellens import graph as graph_kind
+
+        models, self._graph_models = self._graph_models, []
+        self._drop_graph_hooks()
+        inputs, self._graph_inputs = self._graph_inputs, {}
+        for index, (model_prefix, model) in enumerate(models):
+            captured = None
+            if index in inputs:
+                try:
+                    captured = graph_kind.from_input(model, _capture_inputs(model, *inputs[index]))
+                except Exception as error:  # the capture must never stop training
+                    warnings.warn(
+                        f"modellens.torch.watch could not capture the graph on the first batch ({error!r}); "
+                        "logging the module tree instead",
+                        stacklevel=4,
+                    )
+            if captured is None:
+                captured = graph_kind.from_input(model)
+            if model_prefix:
+                captured = captured.with_param_prefix(model_prefix)
+            tag = self._prefix + ("model" if len(models) == 1 else f"model_{index}")
+            self._writer.graph(captured, tag=tag, step=step)
+
     # ------------------------------------------------------------------ activations
 
     def _arm(self) -> None:
@@ -377,6 +428,20 @@ class WatchHandle:
             step=step,
             extras={"dead_fraction": dict(zip(names, fractions))},
         )
+
+
+def _capture_inputs(model: Any, args: tuple, kwargs: dict) -> Any:
+    """A forward call's arguments in the form ``Writer.graph`` takes: a tuple of positional
+    arguments, or a dict of keyword arguments (positional ones bound to their names)."""
+    if not kwargs:
+        return tuple(args)
+    if not args:
+        return dict(kwargs)
+    forward = getattr(model, "_orig_mod", model).forward
+    bound = inspect.signature(forward).bind(*args, **kwargs)
+    if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in bound.signature.parameters.values()):
+        raise ValueError("forward takes *args and keyword arguments together; log its graph with Writer.graph")
+    return dict(bound.arguments)
 
 
 def _steps_taken(optimizer: Any, params: list[Any]) -> int:
@@ -452,6 +517,7 @@ def watch(
     exact: bool = False,
     step_fn: Callable[[], int] | None = None,
     prefix: str = "",
+    graph: bool = True,
 ) -> WatchHandle:
     """Logs distributions of ``model``'s weights, gradients and updates every ``every``
     optimizer steps (steps 0, every, 2·every, …), with no change to the training loop.
@@ -464,7 +530,9 @@ def watch(
     that tag, after ``prefix`` (e.g. ``"encoder/"`` when watching several models into one run).
     ``exact``: updates over whole tensors instead of a ``SAMPLE``-value strided sample.
     ``step_fn``: returns the step to write (default: the optimizer's step count).
-    Returns a handle whose ``remove()`` removes every hook.
+    ``graph``: log each model's structure once, at the first optimizer step, captured on the
+    first batch the model was called with (tag ``prefix + "model"``; ``model_0``, ``model_1``…
+    for a list); ``False`` to skip it. Returns a handle whose ``remove()`` removes every hook.
     """
     torch = _torch()
     models = list(model) if isinstance(model, (list, tuple)) else [model]
@@ -501,6 +569,8 @@ def watch(
             stacklevel=2,
         )
     sink, owns_writer = _as_writer(writer)
-    handle = WatchHandle(named, sink, every, kinds, exact, step_fn, prefix, owns_writer)
+    if not isinstance(graph, bool):
+        raise TypeError(f"graph must be True or False, got {graph!r}")
+    handle = WatchHandle(named, sink, every, kinds, exact, step_fn, prefix, owns_writer, graph)
     _live_handles.add(handle)
     return handle
