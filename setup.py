@@ -62,7 +62,16 @@ setup(
     extras_require={
         "torch": ["torch>=2.0"],
         "keras": ["tensorflow-cpu>=2.16", "keras>=3"],
-        "demo": ["scikit-learn>=1.2", "tqdm>=4.60", "torch>=2.0", "tensorflow-cpu>=2.16", "keras>=3"],
+        # transformers imports torchvision when it is installed: keep torchvision out (DESIGN.md)
+        "transformers": ["torch>=2.0", "transformers>=5"],
+        "demo": [
+            "scikit-learn>=1.2",
+            "tqdm>=4.60",
+            "torch>=2.0",
+            "tensorflow-cpu>=2.16",
+            "keras>=3",
+            "transformers>=5",
+        ],
         "test": [
             "pytest>=7",
             "playwright>=1.40",
@@ -71,6 +80,7 @@ setup(
             "torch>=2.0",
             "tensorboardX>=2.6",
             "tensorflow-cpu>=2.16",
+            "transformers>=5",
             "matplotlib>=3.5",
             "ruff>=0.6",
         ],

@@ -4,7 +4,8 @@ Confusion matrices: a small multi-layer perceptron (scikit-learn's ``MLPClassifi
 digits that ship with scikit-learn, once per learning rate. Every epoch logs the train and
 validation confusion matrices, loss and accuracy scalars, and a histogram of the first
 layer's weights. Training health: the runs of ``distributions_demo.py`` (torch ``watch``, the
-Keras callback, plain ``add_histogram``). Usage::
+Keras callback, plain ``add_histogram``), which log their models' graphs too. Structure graphs:
+the runs of ``graph_demo.py`` (BERT-base from its config, a two-input CNN). Usage::
 
     python demo_logs/generate.py [--out demo_logs] [--epochs 30]
 """
@@ -85,8 +86,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         train_run(os.path.join(args.out, run_name(learning_rate)), learning_rate=learning_rate, epochs=args.epochs)
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import distributions_demo
+    import graph_demo
 
     distributions_demo.run(args.out)
+    graph_demo.run(args.out)
 
 
 if __name__ == "__main__":
