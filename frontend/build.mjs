@@ -1,6 +1,6 @@
 // Bundles the dashboards into ../tb_plugin/static/index.js (one ES module, everything inlined:
-// TensorBoard's CSP allows no CDN). With --tests, bundles every src/**/*.test.ts for
-// `node --test` and fails when it finds none.
+// TensorBoard's CSP allows no CDN) and the Structure view's layout worker into graph_worker.js.
+// With --tests, bundles every src/**/*.test.ts for `node --test` and fails when it finds none.
 import { build } from "esbuild";
 import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -44,6 +44,18 @@ if (process.argv.includes("--tests")) {
     sourcemap: false,
     outfile: "../tb_plugin/static/index.js",
     loader,
+    logLevel: "warning",
+  });
+  // the Structure view's layout worker: a classic script, served as one more allowlisted file
+  // (TensorBoard's CSP allows workers only from same-origin script files, not blob: URLs)
+  await build({
+    entryPoints: ["src/views/graph/worker.ts"],
+    bundle: true,
+    format: "iife",
+    target: "es2020",
+    minify: true,
+    sourcemap: false,
+    outfile: "../tb_plugin/static/graph_worker.js",
     logLevel: "warning",
   });
 }

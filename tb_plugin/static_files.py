@@ -11,6 +11,8 @@ from werkzeug import wrappers
 _STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 _FILES = {
     "/index.js": ("index.js", "text/javascript"),
+    # the Structure view's layout worker (a worker must come from a same-origin script file)
+    "/graph_worker.js": ("graph_worker.js", "text/javascript"),
 }
 
 

@@ -4,16 +4,30 @@ import { installStyle } from "./core/style";
 import { followHostTheme } from "./core/theme";
 import { ConfusionView } from "./views/confusion/view";
 import { DistributionsView } from "./views/distributions/view";
+import { GraphView } from "./views/graph/view";
 
 interface DashboardView {
   readonly sidebar: HTMLElement;
   readonly main: HTMLElement;
   start(): Promise<void>;
+  /** Shows what another view asks for (a run, tag, tensor …). */
+  open?(state: NavigateDetail): Promise<void>;
+}
+
+/** `modellens-navigate` events: one view asks for another, e.g. the Structure view for a
+ * tensor in Training health. */
+export interface NavigateDetail {
+  view: string;
+  run?: string;
+  tag?: string;
+  tensor?: string;
+  step?: number | null;
 }
 
 const VIEWS: Array<{ id: string; title: string; create: () => DashboardView }> = [
   { id: "confusion", title: "Confusion matrices", create: () => new ConfusionView() },
   { id: "distributions", title: "Training health", create: () => new DistributionsView() },
+  { id: "graph", title: "Structure", create: () => new GraphView() },
 ];
 
 export async function render(): Promise<void> {
@@ -42,6 +56,13 @@ export async function render(): Promise<void> {
     button.addEventListener("click", () => show(spec.id));
     tabs.appendChild(button);
   }
+  window.addEventListener("modellens-navigate", (event) => {
+    const detail = (event as CustomEvent<NavigateDetail>).detail;
+    const entry = views.find((v) => v.spec.id === detail?.view);
+    if (!entry) return;
+    show(entry.spec.id);
+    void entry.view.open?.(detail);
+  });
   followHostTheme(() => {
     // canvases read colours from CSS variables: redraw them on a theme change
     window.dispatchEvent(new Event("modellens-theme"));

@@ -1,16 +1,47 @@
 // Colour maps as 256-entry RGBA lookup tables, from d3-scale-chromatic's interpolators, and the
 // colour scales that map values onto them (shared with the legend, so both use one bound).
-import { interpolateBlues, interpolateRdBu, interpolateViridis } from "d3-scale-chromatic";
+import {
+  interpolateBlues,
+  interpolateRdBu,
+  interpolateViridis,
+  interpolateYlOrRd,
+  schemeSet3,
+  schemeTableau10,
+} from "d3-scale-chromatic";
 import { rgb } from "d3-color";
 
-export type ColorMap = "blues" | "diverging" | "viridis";
+export type ColorMap = "blues" | "diverging" | "viridis" | "reds";
 
 const INTERPOLATORS: Record<ColorMap, (t: number) => string> = {
   blues: interpolateBlues,
   // red for negative, blue for positive, white at zero
   diverging: interpolateRdBu,
   viridis: interpolateViridis,
+  // pale yellow to dark red: alarms (NaN/Inf), the strongest at 1
+  reds: interpolateYlOrRd,
 };
+
+/** Distinct colours for categories (types, classes), in order; cycle past the end. */
+export const CATEGORY_COLORS: readonly string[] = [...schemeTableau10, ...schemeSet3];
+
+/** `a` blended towards `b` by `t` (0: a, 1: b), as a CSS rgb() colour. */
+export function mixColors(a: string, b: string, t: number): string {
+  const x = rgb(a);
+  const y = rgb(b);
+  const m = (u: number, v: number) => Math.round(u + (v - u) * t);
+  return `rgb(${m(x.r, y.r)}, ${m(x.g, y.g)}, ${m(x.b, y.b)})`;
+}
+
+/** Black or white, whichever reads better on `background`. */
+export function textColorOn(background: string): string {
+  const c = rgb(background);
+  const lum = (v: number) => {
+    const s = v / 255;
+    return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+  };
+  const l = 0.2126 * lum(c.r) + 0.7152 * lum(c.g) + 0.0722 * lum(c.b);
+  return l > 0.179 ? "#111" : "#f5f5f5";
+}
 
 const cache = new Map<ColorMap, Uint8ClampedArray>();
 

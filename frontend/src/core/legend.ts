@@ -1,5 +1,5 @@
 // A colour legend: the scale's bar between its two bounds (read from the same ColorScale that
-// coloured the cells), plus swatches for special colours (no data, NaN/Inf).
+// coloured the cells), plus swatches for special colours (no data, NaN/Inf); or categories.
 
 import { cssColor, type ColorMap, type ColorScale } from "./colors";
 import { el } from "./dom";
@@ -9,11 +9,23 @@ export interface Swatch {
   color: string; // a CSS colour
 }
 
+function swatchItem(swatch: Swatch): HTMLElement {
+  const box = el("span", { className: "ml-swatch" });
+  box.style.background = swatch.color;
+  return el("span", { className: "ml-swatch-item" }, [box, el("span", { text: swatch.label })]);
+}
+
 export class Legend {
   readonly element = el("div", { className: "ml-legend" });
 
   /** `format` writes a bound; a log scale's upper bound gets " (log scale)". */
-  update(map: ColorMap, scale: ColorScale, format: (value: number) => string, swatches: Swatch[] = []): void {
+  update(
+    map: ColorMap,
+    scale: ColorScale,
+    format: (value: number) => string,
+    swatches: Swatch[] = [],
+    title = "",
+  ): void {
     const bar = el("canvas", { attrs: { width: "120", height: "10" } });
     const context = bar.getContext("2d");
     if (context) {
@@ -24,15 +36,18 @@ export class Legend {
     }
     const log = scale.kind === "log" || scale.kind === "log1p";
     const parts: Node[] = [
+      ...(title ? [el("span", { className: "ml-legend-title", text: title })] : []),
       el("span", { text: format(scale.low) }),
       bar,
       el("span", { text: `${format(scale.high)}${log ? " (log scale)" : ""}` }),
     ];
-    for (const swatch of swatches) {
-      const box = el("span", { className: "ml-swatch" });
-      box.style.background = swatch.color;
-      parts.push(el("span", { className: "ml-swatch-item" }, [box, el("span", { text: swatch.label })]));
-    }
+    parts.push(...swatches.map(swatchItem));
     this.element.replaceChildren(...parts);
+  }
+
+  /** A categorical legend: one swatch per category, after an optional title. */
+  categories(items: Swatch[], title = ""): void {
+    const parts: Node[] = title ? [el("span", { className: "ml-legend-title", text: title })] : [];
+    this.element.replaceChildren(...parts, ...items.map(swatchItem));
   }
 }

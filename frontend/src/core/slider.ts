@@ -10,16 +10,25 @@ export class StepSlider {
   readonly input = el("input", { attrs: { type: "range", min: "0", max: "0", value: "0", "aria-label": "step" } });
   readonly label = el("span", { className: "ml-step-label", text: "step –" });
   readonly playButton = el("button", { text: "▶ play", attrs: { "aria-label": "play" } });
-  readonly element = el("div", { className: "ml-field" }, [
-    el("span", { text: "step" }),
-    this.input,
-    el("div", { className: "ml-row" }, [this.playButton, this.label]),
-  ]);
+  readonly element: HTMLElement;
   private steps: number[] = [];
   private playTimer: number | undefined;
 
-  /** `onChange` runs on every move: by the user, by play, or by `goTo`. */
-  constructor(private readonly onChange: () => void) {
+  /** `onChange` runs on every move: by the user, by play, or by `goTo`. `name` labels the
+   * slider ("step"; another name where a view has two, e.g. "graph step"). */
+  constructor(
+    private readonly onChange: () => void,
+    name = "step",
+  ) {
+    if (name !== "step") {
+      this.input.setAttribute("aria-label", name);
+      this.playButton.setAttribute("aria-label", `play ${name}`);
+    }
+    this.element = el("div", { className: "ml-field" }, [
+      el("span", { text: name }),
+      this.input,
+      el("div", { className: "ml-row" }, [this.playButton, this.label]),
+    ]);
     this.input.addEventListener("input", () => {
       this.updateLabel();
       this.onChange();

@@ -71,6 +71,27 @@ table.ml-table { border-collapse: collapse; width: 100%; table-layout: fixed; fo
 .ml-stats { max-width: 900px; }
 .ml-stats .ml-table th:first-child { width: 18%; }
 .ml-thresholds-details summary { cursor: pointer; color: var(--ml-muted); }
+.ml-legend-title { color: var(--ml-fg); margin-right: 2px; }
+.ml-legend { flex-wrap: wrap; min-height: 16px; }
+.ml-progress { position: absolute; top: 10px; left: 50%; transform: translateX(-50%); z-index: 11;
+  display: flex; gap: 8px; align-items: center; background: var(--ml-bg); color: var(--ml-fg);
+  border: 1px solid var(--ml-border); border-radius: 4px; padding: 6px 10px; box-shadow: 0 2px 6px rgba(0,0,0,.25); }
+.ml-progress progress { width: 160px; }
+.ml-graph-panels { flex-wrap: nowrap; }
+.ml-graph-wrap { position: relative; flex: 1 1 auto; min-width: 420px; border: 1px solid var(--ml-border); }
+.ml-graph-wrap canvas { display: block; cursor: grab; touch-action: none; outline: none; }
+.ml-graph-details { flex: 0 0 380px; width: 380px; display: flex; flex-direction: column; gap: 8px;
+  max-height: 900px; overflow: auto; }
+.ml-graph-details h2 { margin: 0; }
+.ml-graph-path { font-family: monospace; word-break: break-all; }
+.ml-props th { position: static; cursor: default; width: 36%; text-align: left; font-weight: normal;
+  color: var(--ml-muted); background: transparent; }
+.ml-props td, .ml-props th:first-child { white-space: normal; word-break: break-word; text-align: left; }
+.ml-param-stats { font-size: 12px; }
+.ml-param-stats th:first-child { width: 34%; }
+.ml-param-stats td { white-space: nowrap; }
+.ml-link { border: none; background: none; padding: 0; color: var(--ml-highlight); text-decoration: underline;
+  font-family: monospace; text-align: left; max-width: 100%; overflow: hidden; text-overflow: ellipsis; }
 `;
 
 export function installStyle(): void {

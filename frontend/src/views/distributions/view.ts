@@ -22,7 +22,8 @@ export class DistributionsView {
   private seriesKey = "";
   private staleness = new Staleness();
   private alertsRun = "";
-  private pending: { tensor: string; step: number } | null = null; // from a clicked alert
+  private pending: { tensor: string; step: number } | null = null; // from a clicked alert or open()
+  private starting: Promise<void> | null = null;
 
   private picker = new RunTagPicker({
     load: fetchTags,
@@ -69,7 +70,21 @@ export class DistributionsView {
   }
 
   async start(): Promise<void> {
-    await this.picker.start();
+    this.starting = this.picker.start();
+    await this.starting;
+  }
+
+  /** Shows a run's tensor in a tag (at `step`, else the latest), as another view asks. */
+  async open(state: { run?: string; tag?: string; tensor?: string; step?: number | null }): Promise<void> {
+    await (this.starting ?? this.start());
+    if (!state.run || !state.tag) return;
+    this.pending = { tensor: state.tensor ?? "", step: state.step ?? Number.MAX_SAFE_INTEGER };
+    if (!this.picker.choose(state.run, state.tag)) {
+      this.pending = null;
+      this.fail(new Error(`run ${state.run} has no tag ${state.tag}`));
+      return;
+    }
+    await this.loadSeries(false);
   }
 
   private showEmpty(): void {
