@@ -2,7 +2,8 @@
 
 Run: ``.venv/bin/python docs/take_screenshots.py [LOGDIR] [--out DIR]`` (defaults: ``demo_logs/``
 and ``docs/``). The logdir needs the confusion runs of ``demo_logs/generate.py`` and the
-training-health runs of ``demo_logs/distributions_demo.py``.
+training-health runs of ``demo_logs/distributions_demo.py`` (with their graphs) and the runs of
+``demo_logs/graph_demo.py``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from harness import TensorBoardProcess, launch_chromium, open_modellens  # noqa:
 
 HEATMAP = "canvas[aria-label='confusion matrix heatmap']"
 HEALTH_HEATMAP = "canvas[aria-label='training health heatmap']"
+STRUCTURE = "canvas[aria-label='model structure graph']"
 
 
 def confusion(browser, url: str, out: Path) -> None:
@@ -81,6 +83,41 @@ def training_health(browser, url: str, out: Path) -> None:
     context.close()
 
 
+def _structure(frame, run: str) -> None:
+    frame.get_by_role("button", name="Structure").click()
+    frame.get_by_label("run", exact=True).select_option(run)
+    frame.locator(f"{STRUCTURE}[data-state='ready'][data-run='{run}']").wait_for()
+
+
+def _click_node(frame, path: str) -> None:
+    """Clicks a visible node near its top left (a group's title bar)."""
+    box = frame.locator(STRUCTURE).evaluate("(c, path) => c.locate(path)", path)
+    frame.locator(STRUCTURE).click(position={"x": box["x"] + 6, "y": box["y"] + 6})
+    frame.locator(f"{STRUCTURE}[data-state='ready']").wait_for()
+
+
+def structure(browser, url: str, out: Path) -> None:
+    # BERT-base from its config: the encoder opened on its 12 identical layers, one layer opened
+    context, page, frame = open_modellens(browser, url, height=1000)
+    _structure(frame, "bert_base")
+    _click_node(frame, "encoder")
+    _click_node(frame, "encoder.layer.0")
+    page.mouse.move(5, page.viewport_size["height"] - 5)
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(out / "structure.png"))
+    context.close()
+
+    # the diverging run, coloured by where NaN/Inf appear first (Training health data)
+    context, page, frame = open_modellens(browser, url, height=1000)
+    _structure(frame, "diverging")
+    frame.get_by_label("colour by").select_option("nonfinite")
+    frame.locator(f"{STRUCTURE}[data-color-by='nonfinite']").wait_for()
+    page.mouse.move(5, page.viewport_size["height"] - 5)
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(out / "structure-nonfinite.png"))
+    context.close()
+
+
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
@@ -94,10 +131,12 @@ def main() -> None:
     try:
         server.wait_ready(route="confusion/tags")
         server.wait_ready(route="distributions/tags")
+        server.wait_ready(route="graph/tags")
         with sync_playwright() as playwright:
             browser = launch_chromium(playwright)
             confusion(browser, server.url, args.out)
             training_health(browser, server.url, args.out)
+            structure(browser, server.url, args.out)
             browser.close()
     finally:
         server.stop()

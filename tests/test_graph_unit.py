@@ -66,6 +66,13 @@ def test_identical_groups_share_a_block_id():
     assert g.nodes["block"][g.find("0.fc")] == -1  # leaves are never marked
 
 
+def test_modules_holding_only_ops_are_not_blocks():
+    b = wire.GraphBuilder("torch", "Linears")
+    for k in range(3):
+        b.add("op", "linear", "linear", parent=b.add("module", str(k), "Linear", params=4))
+    assert b.build("calls").nodes["block"] == [-1] * 6
+
+
 def test_round_trip_through_bytes_and_the_summary_value():
     g = small_graph()
     assert wire.from_bytes(wire.to_bytes(g)) == g

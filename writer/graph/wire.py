@@ -331,8 +331,9 @@ def children_of(parents: Sequence[int]) -> list[list[int]]:
 
 
 def _identical_groups(columns: dict[str, list[Any]], children: list[list[int]]) -> list[int]:
-    """A block id per group whose structure (types, kinds, attributes, shapes, children and
-    their order) another group repeats; -1 for the others and for leaves."""
+    """A block id per group of modules whose structure (types, kinds, attributes, shapes,
+    children and their order) another group repeats; -1 for the others, for leaves and for
+    modules that hold only ops (a ``Linear`` and its ``linear``)."""
     count = len(columns["parent"])
     signature = [b""] * count
     for index in reversed(range(count)):  # children come after parents: bottom up
@@ -346,8 +347,8 @@ def _identical_groups(columns: dict[str, list[Any]], children: list[list[int]]) 
         )
         signature[index] = hashlib.blake2b(repr(parts).encode(), digest_size=12).digest()
     seen: dict[bytes, list[int]] = {}
-    for index in range(count):
-        if children[index]:
+    for index in range(count):  # blocks of modules; a module holding only its own op is a leaf
+        if any(columns["kind"][child] == 0 for child in children[index]):
             seen.setdefault(signature[index], []).append(index)
     block = [-1] * count
     next_id = 0
