@@ -14,6 +14,7 @@ nn = torch.nn
 import modellens  # noqa: E402
 from modellens import graph  # noqa: E402
 from modellens.graph import torch_capture  # noqa: E402
+from modellens.graph.torch_capture import capture  # noqa: E402
 from modellens.graph.wire import NODE_KINDS, Graph, to_bytes  # noqa: E402
 
 MODULE, OP, INPUT, OUTPUT = range(4)
@@ -452,7 +453,8 @@ def test_own_parameters_of_the_model_and_a_constant_from_outside():
     own = node(g, "Scaled")
     assert g.path(0) == "Scaled"
     assert (own["kind"], own["params"], own["param_names"], own["call"]) == ("module", 4, ["scale"], 0)
-    assert g.totals["params"] == 24
+    assert own["total_params"] == 4  # its own parameters only, beside the submodules' nodes
+    assert g.totals["params"] == 24 == sum(g.nodes["total_params"][i] for i, p in enumerate(g.nodes["parent"]) if p < 0)
     assert "Scaled holds 4 parameters in no submodule (shown as the top-level node Scaled)" in g.notes
     assert [note for note in g.notes if note.startswith("1 input of ops or modules came from outside the capture")]
     tree = torch_capture.capture(Scaled())
@@ -504,8 +506,10 @@ def test_a_forward_that_raises_propagates_restores_and_writes_nothing(tmp_path: 
     modes = [m.training for m in model.modules()]
     inputs = torch.randn(3, 4)
     rng = torch.get_rng_state()
-    with modellens.Writer(tmp_path) as writer, pytest.raises(RuntimeError, match="boom at the second stage"):
+    with modellens.Writer(tmp_path) as writer, pytest.raises(ValueError, match="boom at the second stage") as error:
         writer.graph(model, inputs, tag="model")
+    assert "pass inputs its forward accepts" in str(error.value)
+    assert isinstance(error.value.__cause__, RuntimeError)  # the user's own error, kept as the cause
     assert torch.equal(torch.get_rng_state(), rng)
     assert [m.training for m in model.modules()] == modes
     assert all(torch.equal(before[name], t) for name, t in model.state_dict().items())
@@ -610,3 +614,50 @@ def test_a_graph_written_by_the_writer_reads_back(tmp_path: Path):
     assert back.capture == "calls" and back.model == "ResNetish"
     assert back.totals["params"] == total_params(model)
     assert_sound(back)
+
+
+def test_inputs_that_do_not_fit_the_forward_say_what_to_pass():
+    with pytest.raises(TypeError, match=r"Linear.forward failed on the given inputs .*a tuple of positional"):
+        capture(nn.Linear(2, 2), [torch.ones(2), torch.ones(2)])
+    with pytest.raises(ValueError, match="mat1 and mat2 shapes cannot be multiplied"):
+        capture(nn.Linear(2, 2), torch.ones(3, 5))
+    scripted = torch.jit.script(nn.Sequential(nn.Linear(2, 2)))
+    with pytest.raises(TypeError, match="ScriptModule runs no forward hooks"):
+        capture(scripted, torch.ones(1, 2))
+    assert capture(scripted).totals["params"] == 6 and capture(scripted).model == "Sequential"
+
+
+class Averaging(nn.Module):
+    """Replaces its buffer object in forward (``self.ema = ...``), as EMA statistics often do."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(3, 3)
+        self.register_buffer("ema", torch.zeros(3))
+
+    def forward(self, x):
+        self.ema = 0.9 * self.ema + 0.1 * x.mean(0)
+        return self.fc(x)
+
+
+def test_a_buffer_the_forward_replaces_is_restored_as_the_same_object():
+    model = Averaging()
+    buffer = model.ema
+    capture(model, torch.ones(2, 3))
+    assert model.ema is buffer and torch.equal(model.ema, torch.zeros(3))
+
+
+def test_wrappers_are_recorded_through_with_the_parameter_names_training_health_logs():
+    inner = nn.Sequential(nn.Linear(2, 3), nn.ReLU())
+    wrapped = nn.DataParallel(inner)  # on CPU it runs the module itself
+    g = capture(wrapped, torch.ones(1, 2))
+    names = {g.text(i) for row in g.nodes["param_names"] for i in row}
+    assert names == {name for name, _ in wrapped.named_parameters()} == {"module.0.weight", "module.0.bias"}
+    nested = nn.Sequential(nn.Linear(2, 2), torch.compile(nn.Sequential(nn.Linear(2, 2))))
+    g = capture(nested)
+    assert {g.text(i) for row in g.nodes["param_names"] for i in row} == {
+        "0.weight",
+        "0.bias",
+        "1.0.weight",
+        "1.0.bias",
+    }

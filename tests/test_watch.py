@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import subprocess
 import sys
@@ -534,7 +535,7 @@ def test_watching_the_same_model_twice_warns():
 
 def train(model: nn.Module, steps: int, **call: object) -> None:
     optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.01)
-    for x, y in list(batches())[:steps]:
+    for x, y in itertools.islice(batches(), steps):
         optimizer.zero_grad()
         nn.functional.cross_entropy(model(x, **call), y).backward()
         optimizer.step()
@@ -559,16 +560,16 @@ def test_keyword_arguments_of_the_first_batch_are_bound_to_their_names():
             super().__init__()
             self.fc = nn.Linear(20, 3)
 
-        def forward(self, x, scale=1.0, bias=None):
-            return self.fc(x) * scale + (0 if bias is None else bias)
+        def forward(self, x, scale=1.0, bias=None, **extra):
+            return self.fc(x) * scale + (0 if bias is None else bias) + sum(extra.values())
 
     model, recorder = Scaled(), Recorder()
     handle = mltorch.watch(model, recorder, every=1)
-    train(model, 1, bias=torch.zeros(3))
+    train(model, 1, bias=torch.zeros(3), shift=torch.ones(3))
     handle.remove()
     logged = recorder.graphs[0][2]
     inputs = {logged.path(i) for i, k in enumerate(logged.nodes["kind"]) if k == graph.wire.NODE_KINDS.index("input")}
-    assert inputs == {"x", "bias"}
+    assert inputs == {"x", "bias", "shift"} and logged.capture == "calls"  # **extra keywords under their names
 
 
 def test_graph_false_logs_no_graph_and_a_failing_capture_falls_back_to_the_module_tree():
@@ -597,6 +598,8 @@ def test_graph_false_logs_no_graph_and_a_failing_capture_falls_back_to_the_modul
     with pytest.warns(UserWarning, match="could not capture the graph on the first batch"):
         train(model, 1)
     handle.remove()
-    assert recorder.graphs[0][2].capture == "hierarchy" and recorder.graphs[0][2].totals["params"] == 63
+    fallback = recorder.graphs[0][2]
+    assert fallback.capture == "hierarchy" and fallback.totals["params"] == 63
+    assert fallback.notes[0].startswith("the capture on the first batch failed") and "called twice" in fallback.notes[0]
     with pytest.raises(TypeError, match="graph must be True or False"):
         mltorch.watch(model, recorder, graph="yes")

@@ -26,6 +26,7 @@ the optimizer's step count (0 for the first step; a resumed Adam-like optimizer 
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import math
 import sys
@@ -363,18 +364,20 @@ class WatchHandle:
         self._drop_graph_hooks()
         inputs, self._graph_inputs = self._graph_inputs, {}
         for index, (model_prefix, model) in enumerate(models):
-            captured = None
+            captured, failure = None, "the model was not called before the first optimizer step"
             if index in inputs:
                 try:
                     captured = graph_kind.from_input(model, _capture_inputs(model, *inputs[index]))
                 except Exception as error:  # the capture must never stop training
+                    failure = f"the capture on the first batch failed ({error})"
                     warnings.warn(
                         f"modellens.torch.watch could not capture the graph on the first batch ({error!r}); "
                         "logging the module tree instead",
                         stacklevel=4,
                     )
             if captured is None:
-                captured = graph_kind.from_input(model)
+                tree = graph_kind.from_input(model)
+                captured = dataclasses.replace(tree, notes=[f"{failure}: the module tree only", *tree.notes[1:]])
             if model_prefix:
                 captured = captured.with_param_prefix(model_prefix)
             tag = self._prefix + ("model" if len(models) == 1 else f"model_{index}")
@@ -439,9 +442,16 @@ def _capture_inputs(model: Any, args: tuple, kwargs: dict) -> Any:
         return dict(kwargs)
     forward = getattr(model, "_orig_mod", model).forward
     bound = inspect.signature(forward).bind(*args, **kwargs)
-    if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in bound.signature.parameters.values()):
-        raise ValueError("forward takes *args and keyword arguments together; log its graph with Writer.graph")
-    return dict(bound.arguments)
+    named: dict[str, Any] = {}
+    for name, value in bound.arguments.items():
+        kind = bound.signature.parameters[name].kind
+        if kind is inspect.Parameter.VAR_POSITIONAL:
+            raise ValueError("forward takes *args and keyword arguments together; log its graph with Writer.graph")
+        if kind is inspect.Parameter.VAR_KEYWORD:
+            named.update(value)  # **kwargs: each keyword under its own name
+        else:
+            named[name] = value
+    return named
 
 
 def _steps_taken(optimizer: Any, params: list[Any]) -> int:

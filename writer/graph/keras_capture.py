@@ -43,7 +43,7 @@ from keras.src.models.sequential import Sequential
 from keras.src.ops.function import make_node_key
 from keras.src.utils.naming import to_snake_case
 
-from modellens.graph.wire import Graph, GraphBuilder, Shape
+from modellens.graph.wire import Graph, GraphBuilder, Shape, count_of, were
 from modellens.keras import _dedupe, _unique_names
 
 #: ``get_config()`` entries shown as a node's attributes, in this order.
@@ -200,7 +200,7 @@ class _Draft:
             kind = type(model).__name__
             called = capture != "hierarchy"
             self.add("module", kind, kind, call=0 if called else -1, calls=int(called), own=free, order=-1)
-            self.notes.append(f"{model.name} holds {_count(_size(free), 'parameter')} in no layer (the node {kind})")
+            self.notes.append(f"{model.name} holds {count_of(_size(free), 'parameter')} in no layer (the node {kind})")
 
 
 def _assign_params(items: list[_Item], names: dict[int, str], trainable: set[int]) -> list[_Params]:
@@ -258,14 +258,6 @@ def _weights(item: _Item) -> list[Any]:
 
 def _size(variables: Iterable[Any]) -> int:
     return sum(math.prod(v.shape) for v in variables)
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number:,} {noun}{'' if number == 1 else 's'}"
-
-
-def _were(number: int, noun: str) -> str:
-    return _count(number, noun) + (" was" if number == 1 else " were")
 
 
 # ---------------------------------------------------------------------------- per node
@@ -340,9 +332,9 @@ class _Symbolic:
             node = self.draft.add("output", name, "Output", inputs=[shape])
             self._edge(top, tensor, node)
         if self.groups:
-            self.draft.notes.append(f"{_count(self.groups, 'group')} of layers gathered by name prefix (type Group)")
+            self.draft.notes.append(f"{count_of(self.groups, 'group')} of layers gathered by name prefix (type Group)")
         if self.orphans:
-            self.draft.notes.append(f"{_count(self.orphans, 'operation input')} from outside the model's graph")
+            self.draft.notes.append(f"{count_of(self.orphans, 'operation input')} from outside the model's graph")
 
     def _scope(self, function: Functional, parent: int, outer: tuple[_Scope, Any] | None) -> _Scope:
         """Adds the nodes of ``function`` under ``parent``; edges come later (``_connect``)."""
@@ -505,7 +497,7 @@ class _Calls:
                 item.calls = self.count.get(id(item.layer), 0)
         if self.orphans:
             self.draft.notes.append(
-                f"{_count(self.orphans, 'tensor')} reaching a layer or the output from no recorded layer "
+                f"{count_of(self.orphans, 'tensor')} reaching a layer or the output from no recorded layer "
                 "(keras.ops between layers are not recorded): their edges are missing"
             )
 
@@ -581,7 +573,7 @@ class _Calls:
         _walk_layers(self.draft, self.model, root, lambda layer: self.first.get(id(layer)), call=-1, calls=0)
         uncalled = len(self.draft.items) - before
         if uncalled:
-            self.draft.notes.append(f"{_were(uncalled, 'layer')} never called")
+            self.draft.notes.append(f"{were(uncalled, 'layer')} never called")
 
 
 def _is_tensor(value: Any) -> bool:
@@ -603,7 +595,7 @@ def _hierarchy(draft: _Draft, model: Any) -> None:
     draft.notes.append(_HIERARCHY_NOTE)
     unbuilt = sum(1 for item in draft.items if not item.layer.built)
     if unbuilt:
-        draft.notes.append(f"{_were(unbuilt, 'layer')} not built, with no weights yet: call the model once first")
+        draft.notes.append(f"{were(unbuilt, 'layer')} not built, with no weights yet: call the model once first")
 
 
 def _walk_layers(draft: _Draft, model: Any, root: int, known: Any, *, call: int, calls: int) -> None:

@@ -22,8 +22,9 @@ Parameters are counted once, for their first owner in ``named_modules()`` order 
 A node's totals count every parameter of its subtree once.
 
 The capture leaves the model as it was: no gradients, forked RNG, buffers restored in place,
-every module's train/eval flag restored, every hook removed. If the forward raises, its error
-propagates unchanged.
+every module's train/eval flag restored, every hook removed. If the forward raises, a
+``ValueError`` (``TypeError`` when the call does not fit the signature) says so and names what to
+pass, with the user's error as its cause; nothing is written.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from typing import Any, Callable, Iterator
 import torch
 from torch.overrides import TorchFunctionMode
 
-from modellens.graph.wire import Graph, GraphBuilder, Shape
+from modellens.graph.wire import Graph, GraphBuilder, Shape, count_of, were
 
 ATTRS_CHARS = 200
 _BINARY = {"add", "sub", "mul", "div", "matmul", "truediv", "floordiv", "mod", "pow"}
@@ -61,16 +62,36 @@ def capture(model: torch.nn.Module, inputs: Any = None) -> Graph:
     """The graph of ``model``: with ``inputs`` (a tensor, a tuple or list of positional
     arguments, or a dict of keyword arguments) one forward is recorded; without, the module
     tree with its parameters."""
-    while isinstance(getattr(model, "_orig_mod", None), torch.nn.Module):  # torch.compile
-        model = model._orig_mod
+    model, param_prefix = _unwrapped(model)
     arguments = None if inputs is None else _arguments(inputs)
+    if arguments is not None and isinstance(model, torch.jit.ScriptModule):
+        raise TypeError(
+            "a ScriptModule runs no forward hooks, so its calls cannot be recorded; pass the nn.Module "
+            "before torch.jit.script, or inputs=None for its module tree"
+        )
     draft = _Draft(model)
     if arguments is None:
         draft.add_own_params(call=-1)
         for path in draft.path_module:
             draft.at(path)
-        return draft.build("hierarchy", [_HIERARCHY_NOTE, *draft.notes(calls=False)])
-    return _record(model, draft, *arguments)
+        graph = draft.build("hierarchy", [_HIERARCHY_NOTE, *draft.notes(calls=False)])
+    else:
+        graph = _record(model, draft, *arguments)
+    return graph.with_param_prefix(param_prefix) if param_prefix else graph
+
+
+def _unwrapped(model: torch.nn.Module) -> tuple[torch.nn.Module, str]:
+    """The module to record, through ``torch.compile`` and (Distributed)DataParallel wrappers
+    (recording through DDP would run its collectives on one rank only), and the prefix that
+    the wrappers put before parameter names (``module.``), which Training health logs."""
+    prefix = ""
+    while True:
+        if isinstance(getattr(model, "_orig_mod", None), torch.nn.Module):  # torch.compile: no prefix
+            model = model._orig_mod
+        elif isinstance(model, (torch.nn.DataParallel, torch.nn.parallel.DistributedDataParallel)):
+            model, prefix = model.module, prefix + "module."
+        else:
+            return model, prefix
 
 
 def _arguments(inputs: Any) -> tuple[tuple, dict[str, Any]]:
@@ -117,7 +138,7 @@ def _modules(model: torch.nn.Module) -> dict[int, _Module]:
     records: dict[int, _Module] = {}
     owned: set[int] = set()
     for path, module in model.named_modules():
-        record = records[id(module)] = _Module(type(module).__name__, _attrs(module))
+        record = records[id(module)] = _Module(_type_name(module), _attrs(module))
         for name, param in module._parameters.items():
             if param is None:
                 continue
@@ -125,12 +146,18 @@ def _modules(model: torch.nn.Module) -> dict[int, _Module]:
                 record.tied += param.numel()
                 continue
             owned.add(id(param))
-            record.param_names.append(f"{path}.{name}" if path else name)
+            full = f"{path}.{name}" if path else name
+            record.param_names.append(full.replace("_orig_mod.", ""))  # as watch names compiled submodules
             record.params += param.numel()
             record.frozen += 0 if param.requires_grad else param.numel()
     for module, (total, frozen) in _subtree_params(model):
         records[id(module)].total_params, records[id(module)].total_frozen = total, frozen
     return records
+
+
+def _type_name(module: torch.nn.Module) -> str:
+    """The class name; a scripted module's original one, not ``RecursiveScriptModule``."""
+    return getattr(module, "original_name", None) or type(module).__name__
 
 
 def _attrs(module: torch.nn.Module) -> str:
@@ -193,7 +220,7 @@ class _Draft:
     """The graph in the making: nodes, edges, and where each module path has its node."""
 
     def __init__(self, model: torch.nn.Module) -> None:
-        self.model_name = type(model).__name__
+        self.model_name = _type_name(model)
         self.records = _modules(model)
         self.root = self.records[id(model)]
         self.path_module: dict[str, torch.nn.Module] = {}
@@ -239,16 +266,19 @@ class _Draft:
         notes = []
         uncalled = sum(1 for record in self.records.values() if record.calls == 0 and record is not self.root)
         if calls and uncalled:
-            notes.append(f"{_were(uncalled, 'module')} never called (their parameters are shown, greyed)")
+            notes.append(f"{were(uncalled, 'module')} never called (their parameters are shown, greyed)")
         if self.root.params:
-            own = _count(self.root.params, "parameter")
+            own = count_of(self.root.params, "parameter")
             notes.append(f"{self.root.type} holds {own} in no submodule (shown as the top-level node {self.root.type})")
         return notes
 
     def build(self, capture: str, notes: list[str]) -> Graph:
         builder = GraphBuilder("torch", self.model_name)
         for index, node in enumerate(self.nodes):
-            builder.add(node.kind, node.name, node.type, parent=node.parent, call=node.call, **_counts(index, node))
+            counts = _counts(index, node)
+            if node.record is self.root:  # the node of the model's own parameters: those only
+                counts.update(total_params=self.root.params, total_frozen=self.root.frozen)
+            builder.add(node.kind, node.name, node.type, parent=node.parent, call=node.call, **counts)
             builder.set_shapes(index, node.inputs, node.outputs)
         for src, dst, shape in self.edges:
             builder.edge(src, dst, shape)
@@ -272,14 +302,6 @@ def _counts(index: int, node: _Node) -> dict[str, Any]:
         "attrs": record.attrs,
         "param_names": record.param_names if index == shown else (),
     }
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n:,} {noun}" + ("" if n == 1 else "s")
-
-
-def _were(n: int, noun: str) -> str:
-    return _count(n, noun) + (" was" if n == 1 else " were")
 
 
 # ---------------------------------------------------------------------------- recording
@@ -436,18 +458,31 @@ def _record(model: torch.nn.Module, draft: _Draft, args: tuple, kwargs: dict[str
     inputs = recorder.add_inputs(_named_inputs(model, args, kwargs))
     with _preserved(model, _tensors((args, kwargs))), _hooked(model, recorder):
         with recorder:
-            output = model(*args, **kwargs)
+            try:
+                output = model(*args, **kwargs)
+            except Exception as error:
+                raise _forward_failed(model, error) from error
     recorder.add_outputs(_named_tensors(output, "" if _is_record(output) else "output"))
     for path, module in model.named_modules():
         if path and draft.records[id(module)].calls == 0:
             draft.at(path)
-    notes = [f"inputs had {_count(inputs, 'tensor')}", *draft.notes(calls=True)]
+    notes = [f"inputs had {count_of(inputs, 'tensor')}", *draft.notes(calls=True)]
     if recorder.orphans:
         notes.append(
-            f"{_count(recorder.orphans, 'input')} of ops or modules came from outside the capture "
+            f"{count_of(recorder.orphans, 'input')} of ops or modules came from outside the capture "
             "(not a model input, parameter, buffer or recorded op), so they have no edge"
         )
     return draft.build("calls", notes)
+
+
+def _forward_failed(model: torch.nn.Module, error: Exception) -> Exception:
+    """The error to raise when the forward fails on the given inputs (the user's error is its
+    cause): a ``TypeError`` for a call that does not fit the signature, else a ``ValueError``."""
+    kind = TypeError if isinstance(error, TypeError) else ValueError
+    return kind(
+        f"{_type_name(model)}.forward failed on the given inputs ({type(error).__name__}: {error}); pass "
+        "inputs its forward accepts: a tensor, a tuple of positional arguments or a dict of keyword arguments"
+    )
 
 
 @contextmanager
@@ -457,12 +492,18 @@ def _preserved(model: torch.nn.Module, inputs: list[torch.Tensor]) -> Iterator[N
     with ExitStack() as stack:
         stack.enter_context(torch.no_grad())
         _fork_rng(stack, [*model.parameters(), *model.buffers(), *inputs])
-        buffers = [(buffer, buffer.clone()) for buffer in model.buffers()]
+        buffers = [
+            (module, name, buffer, buffer.clone())
+            for module in model.modules()
+            for name, buffer in module._buffers.items()
+            if buffer is not None
+        ]
         try:
             yield
         finally:
-            for buffer, saved in buffers:
+            for module, name, buffer, saved in buffers:  # also a buffer the forward replaced
                 buffer.copy_(saved)
+                module._buffers[name] = buffer
             for module, training in modes:
                 module.training = training
 

@@ -161,9 +161,6 @@ class GraphBuilder:
         self._nodes: list[_Node] = []
         self._edges: list[tuple[int, int, Shape | None]] = []
 
-    def __len__(self) -> int:
-        return len(self._nodes)
-
     def add(
         self,
         kind: str,
@@ -202,12 +199,6 @@ class GraphBuilder:
             )
         )
         return len(self._nodes) - 1
-
-    def set_parent(self, node: int, parent: int) -> None:
-        self._nodes[node].parent = parent
-
-    def parent(self, node: int) -> int:
-        return self._nodes[node].parent
 
     def set_shapes(self, node: int, inputs: Iterable[Shape] | None = None, outputs: Iterable[Shape] | None = None):
         if inputs is not None:
@@ -320,6 +311,16 @@ def _unique_sibling_names(nodes: list[_Node], children: list[list[int]], roots: 
             taken.add(name)
             names[index] = name
     return names
+
+
+def count_of(number: int, noun: str) -> str:
+    """``"1 module"``, ``"1,024 modules"``: for the notes of the captures."""
+    return f"{number:,} {noun}" + ("" if number == 1 else "s")
+
+
+def were(number: int, noun: str) -> str:
+    """``"1 module was"``, ``"3 modules were"``."""
+    return count_of(number, noun) + (" was" if number == 1 else " were")
 
 
 def children_of(parents: Sequence[int]) -> list[list[int]]:
