@@ -13,6 +13,7 @@ import distributions_routes  # noqa: E402
 import distributions_stats  # noqa: E402
 import event_writing  # noqa: E402
 import graph_browser  # noqa: E402
+import graph_capture  # noqa: E402
 import routes  # noqa: E402
 import watch_overhead  # noqa: E402
 
@@ -25,6 +26,7 @@ if __name__ == "__main__":
         routes,
         distributions_routes,
         browser_draw,
+        graph_capture,
         graph_browser,
     ):
         print(module.main(), flush=True)
