@@ -3,11 +3,11 @@ the dataflow, recorded in one eager forward on real inputs; or, without inputs, 
 
 With inputs (``capture="calls"``) every module of the model gets a forward pre-hook and an
 always-called forward hook, and a ``TorchFunctionMode`` records every torch-level call that
-returns a tensor. Dataflow follows tensor identity (``id()``, with every recorded tensor kept
-alive until the capture ends): each tensor's producer is the newest atom that output it, so a
+returns a tensor. Dataflow follows tensor identity (a ``WeakIdKeyDictionary``: an entry lives
+as long as its tensor): each tensor's producer is the newest atom that output it, so a
 container's output stays with the op inside that made it, while in-place ops and modules that
-return an input unchanged (``nn.Identity``) become its newer producer. Keeping the tensors alive
-means the capture holds every activation of the forward at once. Edges join atoms only: ops,
+return an input unchanged (``nn.Identity``) become its newer producer. The capture keeps no
+tensor alive, so it needs no more memory than the forward itself. Edges join atoms only: ops,
 inputs, outputs, and module calls with no op and no module call inside.
 
 The tree comes from the qualified module names, the nodes from the calls: one module node per
@@ -38,6 +38,7 @@ from typing import Any, Callable, Iterator
 
 import torch
 from torch.overrides import TorchFunctionMode
+from torch.utils.weak import WeakIdKeyDictionary
 
 from modellens.graph.wire import Graph, GraphBuilder, Shape, count_of, were
 
@@ -325,8 +326,9 @@ class _Recorder(TorchFunctionMode):
         super().__init__()
         self.draft = draft
         self.fixed = {id(p) for p in model.parameters()} | {id(b) for b in model.buffers()}
-        self.producer: dict[int, int] = {}  # id(tensor) -> the draft node that made it
-        self.keep: list[torch.Tensor] = []  # so that no recorded id is reused
+        # tensor -> the draft node that made it, by identity; an entry goes with its tensor, so
+        # the capture holds no activation a plain forward would not, and a reused id is no match
+        self.producer: WeakIdKeyDictionary = WeakIdKeyDictionary()
         self.stack = [_Frame(-1, "", model)]
         self.containers: dict[tuple[int, str], int] = {}
         self.orphans = 0
@@ -354,7 +356,7 @@ class _Recorder(TorchFunctionMode):
         self.draft.nodes[node].outputs = [_shape(t) for t in outputs]
         for tensor, shape in zip(inputs, shapes):
             if id(tensor) not in self.fixed:
-                self._link(self.producer.get(id(tensor)), node, shape)
+                self._link(self.producer.get(tensor), node, shape)
         for tensor in outputs:
             self._claim(tensor, node)
 
@@ -365,8 +367,7 @@ class _Recorder(TorchFunctionMode):
             self.draft.edges.append((src, dst, shape))
 
     def _claim(self, tensor: torch.Tensor, node: int) -> None:
-        self.producer[id(tensor)] = node
-        self.keep.append(tensor)
+        self.producer[tensor] = node
 
     def pre(self, module: torch.nn.Module, args: tuple, kwargs: dict) -> None:
         if self.busy:
@@ -397,7 +398,7 @@ class _Recorder(TorchFunctionMode):
             record.first_call = node
         tensors = _tensors(arguments)
         self.draft.nodes[node].inputs = shapes = [_shape(t) for t in tensors]
-        sources = [(self.producer.get(id(t)), s) for t, s in zip(tensors, shapes) if id(t) not in self.fixed]
+        sources = [(self.producer.get(t), s) for t, s in zip(tensors, shapes) if id(t) not in self.fixed]
         self.stack.append(_Frame(node, path + ".", module, sources))
 
     def _placement(self, module: torch.nn.Module) -> tuple[_Frame, str]:
@@ -437,7 +438,7 @@ class _Recorder(TorchFunctionMode):
         for name, tensor in named:
             node = self.draft.add("input", name, "Input", -1)
             self.draft.nodes[node].outputs = [_shape(tensor)]
-            if id(tensor) not in self.producer:
+            if tensor not in self.producer:
                 self._claim(tensor, node)
             count += 1
         return count
@@ -447,7 +448,7 @@ class _Recorder(TorchFunctionMode):
             node = self.draft.add("output", name, "Output", -1)
             self.draft.nodes[node].inputs = [_shape(tensor)]
             if id(tensor) not in self.fixed:
-                self._link(self.producer.get(id(tensor)), node, _shape(tensor))
+                self._link(self.producer.get(tensor), node, _shape(tensor))
 
 
 def _record(model: torch.nn.Module, draft: _Draft, args: tuple, kwargs: dict[str, Any]) -> Graph:
