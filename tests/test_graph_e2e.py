@@ -97,14 +97,32 @@ def graph_logs(tmp_path_factory):
         handle.remove()
     with modellens.Writer(logdir / "wide_10k") as writer:
         writer.graph(synthetic_10k())
+    with modellens.Writer(logdir / "surgery") as writer:  # a model changed between two steps
+        changed = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+        writer.graph(changed, torch.zeros(2, 4), step=0)
+        changed[2] = nn.Linear(8, 5)
+        writer.graph(changed, torch.zeros(2, 4), step=7)
+    keras_functional(logdir / "keras_functional")
     return logdir, model, shapes
+
+
+def keras_functional(logdir) -> None:
+    """A Keras Functional model with two inputs, a shared layer and a keras.ops add."""
+    import keras
+
+    left, right = keras.Input((6,), name="left"), keras.Input((6,), name="right")
+    shared = keras.layers.Dense(4, name="shared")
+    merged = keras.layers.Add(name="merge")([shared(left), shared(right)])
+    model = keras.Model([left, right], keras.layers.Dense(2, name="head")(merged), name="siamese")
+    with modellens.Writer(logdir) as writer:
+        writer.graph(model)
 
 
 @pytest.fixture(scope="session", params=[True, False], ids=["load_fast=true", "load_fast=false"])
 def graph_server(request, graph_logs):
     server = TensorBoardProcess(graph_logs[0], load_fast=request.param)
     try:
-        server.wait_ready(route="graph/tags", runs=2)
+        server.wait_ready(route="graph/tags", runs=4)
         server.wait_ready(route="distributions/tags", runs=1)
         yield server
     finally:
@@ -277,3 +295,30 @@ def test_expand_all_on_10k_modules_runs_in_the_worker_and_can_be_cancelled(brows
         state = dataset(frame)
         assert int(state["edges"]) == 10001 and float(state["frameMs"]) < 250
         print(f"expand all: {elapsed:.1f} s, layout {state['layoutMs']} ms, longest gap {max(gaps):.0f} ms")
+
+
+def test_a_keras_graph_and_a_graph_logged_at_two_steps(structure):
+    page, frame = structure
+    frame.get_by_label("run", exact=True).select_option("keras_functional")
+    wait_ready(frame, run="keras_functional")
+    for path in ("left", "right", "shared", "shared@1", "merge", "head"):
+        assert locate(frame, path), path
+    click_node(frame, "shared@1")
+    wait_title(frame, "shared@1")
+    props = properties(frame)
+    assert props["type"] == "Dense" and props["calls"] == "call 2 of 2"
+    assert props["total parameters"].startswith("28 (")  # 6 × 4 + 4, the same weights as call 1
+
+    frame.get_by_label("run", exact=True).select_option("surgery")
+    wait_ready(frame, run="surgery")
+    graph_step = frame.get_by_role("slider", name="graph step")
+    expect(graph_step).to_have_attribute("max", "1")
+    graph_step.fill("0")
+    frame.locator(f"{CANVAS}[data-state='ready'][data-step='0']").wait_for()
+    click_node(frame, "2")
+    wait_title(frame, "2")
+    assert properties(frame)["outputs"] == "[2, 3] float32"
+    graph_step.fill("1")
+    frame.locator(f"{CANVAS}[data-state='ready'][data-step='7']").wait_for()
+    click_node(frame, "2")
+    frame.get_by_role("table", name="node properties").get_by_text("[2, 5] float32").wait_for()
