@@ -6,6 +6,7 @@ from __future__ import annotations
 import glob
 import math
 import os
+from unittest.mock import ANY
 
 import numpy as np
 import pytest
@@ -143,6 +144,21 @@ def test_functional_with_several_inputs_and_dict_outputs():
     assert shapes(g, "label", "inputs") == [(F32, (-1, 2))]
     assert g.notes == []
     check_params(g, model)
+
+
+def test_inputs_give_a_symbolic_graph_concrete_shapes_and_bad_ones_fail():
+    a, b = keras.Input((None, 4), name="a"), keras.Input((4,), name="b")
+    shared = layers.Dense(5, name="shared")
+    pooled = layers.GlobalAveragePooling1D(name="pool")(shared(a))
+    model = keras.Model([a, b], layers.Concatenate(name="cat")([pooled, shared(b)]), name="concrete")
+    x = [np.zeros((2, 7, 4), "float32"), np.zeros((2, 4), "float32")]
+    g = keras_capture.capture(model, x)
+    assert g.capture == "symbolic" and "shapes from one call on the given inputs" in g.notes
+    assert shapes(g, "a", "outputs") == [(F32, (2, 7, 4))] and shapes(g, "shared", "outputs") == [(F32, (2, 7, 5))]
+    assert shapes(g, "shared@1", "outputs") == [(F32, (2, 5))] and shapes(g, "cat", "outputs") == [(F32, (2, 10))]
+    assert keras_capture.capture(model).nodes == {**g.nodes, "inputs": ANY, "outputs": ANY}
+    with pytest.raises(ValueError, match="incompatible"):  # Keras' own error for inputs it cannot take
+        keras_capture.capture(model, [np.zeros((2, 7, 9), "float32"), np.zeros((2, 4), "float32")])
 
 
 def test_keras_ops_are_op_nodes_and_a_shared_layer_has_a_node_per_call():

@@ -177,8 +177,9 @@ class Writer:
         arguments (Hugging Face: ``{"input_ids": ids}``); the model runs once on them under
         ``no_grad`` and every module call, the torch ops between them and the dataflow are
         recorded. Without ``inputs`` the module tree with its parameters is written, with no
-        edges. Keras: Functional and Sequential models need no inputs; a subclassed model is
-        called once on ``inputs`` (or, when built, gives its layer tree). The capture leaves the
+        edges. Keras: Functional and Sequential models need no inputs (given, one eager call on
+        them fills in concrete shapes); a subclassed model is called once on ``inputs`` (or,
+        when built, gives its layer tree). The capture leaves the
         model as it was (RNG, buffers, train/eval mode, hooks) and stores no weights; if the
         forward raises, the error propagates and nothing is written. Log a changed model again
         at a later ``step``. ``model`` may also be a ``modellens.graph.Graph`` captured earlier

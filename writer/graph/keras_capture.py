@@ -80,16 +80,19 @@ _MIN_GROUP = 3
 
 
 def capture(model: Any, inputs: Any = None) -> Graph:
-    """The graph of a Keras 3 model or layer. ``inputs`` (used only where there is no symbolic
-    DAG): an array, list or dict is the one argument of ``model(inputs)`` (Keras' way to give
-    several inputs); a tuple holds positional arguments, ``model(*inputs)`` (``MultiHeadAttention``
-    takes ``(query, value)``)."""
+    """The graph of a Keras 3 model or layer. ``inputs``: an array, list or dict is the one
+    argument of ``model(inputs)`` (Keras' way to give several inputs); a tuple holds positional
+    arguments, ``model(*inputs)`` (``MultiHeadAttention`` takes ``(query, value)``). A model with
+    a symbolic DAG needs none; given, one eager call on them puts concrete shapes in place of
+    the DAG's unknown dimensions."""
     if not isinstance(model, Layer):
         raise TypeError(f"model must be a Keras 3 model or layer, got {type(model).__module__}.{type(model).__name__}")
     function = _symbolic_function(model)
     draft = _Draft()
     if function is not None:
         _Symbolic(draft).capture(model, function)
+        if inputs is not None:
+            _concrete_shapes(draft, model, inputs)
         return draft.finish(model, "symbolic")
     if inputs is not None:
         _Calls(draft, model).run(inputs)
@@ -101,6 +104,33 @@ def capture(model: Any, inputs: Any = None) -> Graph:
         )
     _hierarchy(draft, model)
     return draft.finish(model, "hierarchy")
+
+
+def _concrete_shapes(draft: _Draft, model: Any, inputs: Any) -> None:
+    """The shapes of one eager call on ``inputs`` in place of the symbolic ones (whose batch and
+    often spatial dimensions are unknown), matched per layer and call; edges take their
+    source's new output shape."""
+    eager = _Draft()
+    _Calls(eager, model).run(inputs)
+    calls = {(id(item.layer), item.call): item for item in eager.items if item.layer is not None}
+    for item in draft.items:
+        found = calls.get((id(item.layer), item.call)) if item.layer is not None else None
+        if found is not None and found.calls == item.calls:
+            item.inputs, item.outputs = found.inputs, found.outputs
+    symbolic = [i for i, item in enumerate(draft.items) if item.kind == "input"]
+    given = [item for item in eager.items if item.kind == "input"]
+    if len(symbolic) == len(given):
+        by_name = {item.name: item for item in given}
+        for index, item in zip(symbolic, given):
+            draft.items[index].outputs = (by_name.get(draft.items[index].name) or item).outputs
+    draft.edges = [
+        (src, dst, draft.items[src].outputs[0] if len(draft.items[src].outputs) == 1 else shape)
+        for src, dst, shape in draft.edges
+    ]
+    for src, dst, shape in draft.edges:
+        if draft.items[dst].kind == "output" and shape is not None:
+            draft.items[dst].inputs = [shape]
+    draft.notes.append("shapes from one call on the given inputs")
 
 
 def _symbolic_function(model: Any) -> Functional | None:
