@@ -127,7 +127,7 @@ def _concrete_shapes(draft: _Draft, model: Any, inputs: Any) -> None:
         (src, dst, draft.items[src].outputs[0] if len(draft.items[src].outputs) == 1 else shape)
         for src, dst, shape in draft.edges
     ]
-    for src, dst, shape in draft.edges:
+    for _, dst, shape in draft.edges:
         if draft.items[dst].kind == "output" and shape is not None:
             draft.items[dst].inputs = [shape]
     draft.notes.append("shapes from one call on the given inputs")
