@@ -61,6 +61,9 @@ class Source:
     accepts: Callable[[bytes], bool]
     decode: Callable[[Any], Any]
     data_class: int = summary_pb2.DATA_CLASS_TENSOR
+    #: Blob sequences: how many leading blobs ``decode`` reads (the rest are read one at a time
+    #: through ``KindReader.blob``); ``None`` for all.
+    header_blobs: int | None = None
 
     @classmethod
     def kind(cls, module: ModuleType) -> Source:
@@ -74,7 +77,9 @@ class Source:
             _metadata.check_version(data, module.VERSION)
             return True
 
-        return cls(_metadata.PLUGIN_NAME, accepts, module.decode, module.DATA_CLASS)
+        return cls(
+            _metadata.PLUGIN_NAME, accepts, module.decode, module.DATA_CLASS, getattr(module, "HEADER_BLOBS", None)
+        )
 
 
 class LRU:
@@ -230,7 +235,9 @@ class KindReader:
         return [(d.step, d.wall_time, tuple(d.values)) for d in data.get(run, {}).get(tag, [])], _ALL
 
     def _blob_value(self, ctx, references: tuple) -> np.ndarray:
-        """A step's blobs, read now, shaped like a tensor step (an object array of bytes)."""
+        """A step's blobs (its header blobs only, when the source has some), read now, shaped
+        like a tensor step (an object array of bytes)."""
+        references = references[: self._source.header_blobs]
         try:
             blobs = [self._provider.read_blob(ctx, blob_key=reference.blob_key) for reference in references]
         except Exception as error:  # a blob gone missing or unreadable: skip the step, not the series
@@ -327,6 +334,31 @@ class KindReader:
         if item is None:
             raise errors.NotFoundError(f"no readable step {step} for run {run!r}, tag {tag!r}")
         return item
+
+    def blob(self, ctx, experiment_id: str, run: str, tag: str, step: int, index: int) -> bytes:
+        """Blob ``index`` of one step of a blob sequence, read now. 404 if the step or the blob is
+        absent or cannot be read."""
+        _, raw = self._raw(ctx, experiment_id, run, tag)
+        found = raw.get(step)
+        if found is None or not self._blobs:
+            raise errors.NotFoundError(f"no step {step} for run {run!r}, tag {tag!r}")
+        references = found[1]
+        if not 0 <= index < len(references):
+            raise errors.NotFoundError(f"step {step} of run {run!r}, tag {tag!r} has no blob {index}")
+        try:
+            blob = self._provider.read_blob(ctx, blob_key=references[index].blob_key)
+        except Exception as error:
+            self._warn_once(
+                ("blob", run, tag, step, index),
+                "Cannot read blob %d of step %d of %s/%s: %s",
+                index,
+                step,
+                run,
+                tag,
+                error,
+            )
+            raise errors.NotFoundError(f"blob {index} of step {step} cannot be read") from None
+        return blob
 
     def steps(self, ctx, experiment_id: str, run: str, tag: str) -> tuple[Hashable, Iterator[Step]]:
         """``(version, every decodable step in full)``, decoded one at a time as iterated (not

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from tensorboard.plugins import base_plugin
 
-from modellens import confusion_matrix, distributions, graph
+from modellens import attention, confusion_matrix, distributions, graph
 from modellens.distributions import tensorboard_histograms as legacy
 from modellens.tb_plugin import static_files
+from modellens.tb_plugin.attention_routes import AttentionRoutes
 from modellens.tb_plugin.confusion_routes import ConfusionRoutes
 from modellens.tb_plugin.data import KindReader, Source
 from modellens.tb_plugin.distributions_routes import DistributionsRoutes, legacy_source
@@ -20,6 +21,7 @@ def kind_routes(provider) -> tuple:
         ConfusionRoutes(KindReader(provider, Source.kind(confusion_matrix))),
         DistributionsRoutes(KindReader(provider, Source.kind(distributions)), KindReader(provider, legacy_source())),
         GraphRoutes(KindReader(provider, Source.kind(graph))),
+        AttentionRoutes(KindReader(provider, Source.kind(attention))),
     )
 
 

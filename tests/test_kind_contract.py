@@ -14,7 +14,7 @@ from tensorboard.compat.proto import summary_pb2, tensor_pb2, types_pb2
 
 import modellens
 from harness import PROVIDERS, Served
-from modellens import _metadata, _proto, confusion_matrix, distributions, graph
+from modellens import _metadata, _proto, attention, confusion_matrix, distributions, graph
 
 
 @dataclass(frozen=True)
@@ -55,10 +55,22 @@ def check_graph(body: dict, step: int) -> None:
     assert [graph["strings"][t] for t in graph["nodes"]["type"]] == ["Linear", "ReLU"]
 
 
+def write_attention(writer: modellens.Writer, tag: str, step: int) -> None:
+    weights = np.full((2, 2, 3, 3), 1 / 3)
+    weights[:, :, 0] = [step / (step + 1), 1 / (step + 1), 0]
+    writer.attention(tag, weights, tokens=["<b>a</b>", "b", "[SEP]"], step=step)
+
+
+def check_attention(body: dict, step: int) -> None:
+    assert body["layers"] == 2 and body["heads"] == 2 and body["tokens"] == ["<b>a</b>", "b", "[SEP]"]
+    assert body["scores"][1][1][2] == pytest.approx((step / (step + 1) + 2 / 3) / 3, abs=1e-6)
+
+
 KINDS = [
     Kind("confusion", confusion_matrix, write_confusion, check_confusion),
     Kind("distributions", distributions, write_distributions, check_distributions),
     Kind("graph", graph, write_graph, check_graph),
+    Kind("attention", attention, write_attention, check_attention),
 ]
 
 
@@ -151,8 +163,8 @@ def test_a_newer_version_is_skipped_with_one_warning(tmp_path, kind, provider, c
 
 
 def test_a_newer_version_of_one_kind_leaves_the_others_readable():
-    other = {"CONFUSION_MATRIX": distributions, "DISTRIBUTIONS": graph, "GRAPH": confusion_matrix}
-    for module in (confusion_matrix, distributions, graph):
+    other = {"CONFUSION_MATRIX": distributions, "DISTRIBUTIONS": graph, "GRAPH": attention, "ATTENTION": confusion_matrix}
+    for module in (confusion_matrix, distributions, graph, attention):
         newer = _proto.PluginData(version=module.VERSION + 1, kind=_metadata.kind_number(module.KIND))
         with pytest.raises(_metadata.UnreadableRecord):
             _metadata.check_version(newer, module.VERSION)

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from modellens._writer import Writer
 
 
-_SUBMODULES = ("torch", "keras", "distributions", "confusion_matrix", "graph")
+_SUBMODULES = ("torch", "keras", "transformers", "distributions", "confusion_matrix", "graph", "attention")
 
 
 def __getattr__(name: str) -> Any:

@@ -87,8 +87,11 @@ def decompress(compression: int, raw: bytes, limit: int) -> bytes:
     return data
 
 
-def check_names(names: Any, argument: str, *, what: str = "name") -> list[str]:
-    """A list of unique, non-empty, valid-Unicode strings; the error names ``argument``."""
+def check_names(
+    names: Any, argument: str, *, what: str = "name", unique: bool = True, allow_empty: bool = False
+) -> list[str]:
+    """A list of valid-Unicode strings, unique and non-empty unless told otherwise (tokens
+    repeat and may be empty); the error names ``argument``."""
     if isinstance(names, (str, bytes)):
         raise TypeError(f"{argument} must be a sequence of str, not a single {type(names).__name__}")
     values = names.tolist() if isinstance(names, np.ndarray) else list(names)
@@ -98,10 +101,10 @@ def check_names(names: Any, argument: str, *, what: str = "name") -> list[str]:
     for name in values:
         if not isinstance(name, str):
             raise TypeError(f"{argument} must all be str; got {name!r} ({type(name).__name__})")
-        if not name:
+        if not name and not allow_empty:
             raise ValueError(f"{argument} has an empty {what}; every {what} needs at least one character")
         check_text(name, argument)
-        if name in seen:
+        if unique and name in seen:
             raise ValueError(f"{argument} has the duplicate {what} {name!r}; each must be unique")
         seen.add(name)
     return values

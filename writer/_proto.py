@@ -2,7 +2,7 @@
 
 Equivalent ``.proto`` (package ``modellens``, proto3)::
 
-    enum Kind { KIND_UNSPECIFIED = 0; CONFUSION_MATRIX = 1; DISTRIBUTIONS = 2; GRAPH = 3; }
+    enum Kind { KIND_UNSPECIFIED = 0; CONFUSION_MATRIX = 1; DISTRIBUTIONS = 2; GRAPH = 3; ATTENTION = 4; }
     // SummaryMetadata.plugin_data.content of every ModelLens record; version is per kind.
     message PluginData { int32 version = 1; Kind kind = 2; }
 
@@ -29,6 +29,29 @@ Equivalent ``.proto`` (package ``modellens``, proto3)::
                                            // percentiles f8 [T, 7], histograms [T, bins],
                                            // extras f8 [E, T]
       Compression compression = 7;        // of arrays
+    }
+
+    // The first blob of an attention step (the others: thumbnails, then one blob per map; see
+    // modellens.attention.wire for their byte layouts).
+    message AttentionStep {
+      int32 layers = 1;
+      int32 heads = 2;
+      int32 queries = 3;                   // as given, before block reduction
+      int32 keys = 4;
+      repeated string tokens = 5;          // one per key
+      repeated string query_tokens = 6;    // one per query; empty for self-attention
+      repeated string layer_names = 7;
+      int32 row_block = 8;                 // queries per stored row (1: exact resolution)
+      int32 col_block = 9;                 // keys per stored column
+      int32 top_k = 10;                    // exact top keys kept per query row when blocked
+      double max_error = 11;               // the largest quantization error of any stored value
+      repeated string score_names = 12;
+      bytes scores = 13;                   // little-endian f4 [layers, heads, score_names]
+      bool rollout = 14;                   // a rollout map follows the layers' maps
+      bool rollout_exact = 15;             // computed at token resolution (else per block)
+      int32 thumbnail_rows = 16;
+      int32 thumbnail_cols = 17;
+      string quantization = 18;            // the storage policy, in words
     }
 
 Building the classes from a descriptor (instead of committing ``protoc`` output)
@@ -62,7 +85,7 @@ def _file_descriptor() -> descriptor_pb2.FileDescriptorProto:
             if type_name:
                 f.type_name = type_name
 
-    enum("Kind", ["KIND_UNSPECIFIED", "CONFUSION_MATRIX", "DISTRIBUTIONS", "GRAPH"])
+    enum("Kind", ["KIND_UNSPECIFIED", "CONFUSION_MATRIX", "DISTRIBUTIONS", "GRAPH", "ATTENTION"])
     enum("CountType", ["COUNT_TYPE_UNSPECIFIED", "UINT8", "UINT16", "UINT32", "UINT64"])
     enum("Compression", ["NONE", "ZLIB"])
     message(
@@ -94,6 +117,29 @@ def _file_descriptor() -> descriptor_pb2.FileDescriptorProto:
             ("compression", 7, _F.TYPE_ENUM, ".modellens.Compression", False),
         ],
     )
+    message(
+        "AttentionStep",
+        [
+            ("layers", 1, _F.TYPE_INT32, None, False),
+            ("heads", 2, _F.TYPE_INT32, None, False),
+            ("queries", 3, _F.TYPE_INT32, None, False),
+            ("keys", 4, _F.TYPE_INT32, None, False),
+            ("tokens", 5, _F.TYPE_STRING, None, True),
+            ("query_tokens", 6, _F.TYPE_STRING, None, True),
+            ("layer_names", 7, _F.TYPE_STRING, None, True),
+            ("row_block", 8, _F.TYPE_INT32, None, False),
+            ("col_block", 9, _F.TYPE_INT32, None, False),
+            ("top_k", 10, _F.TYPE_INT32, None, False),
+            ("max_error", 11, _F.TYPE_DOUBLE, None, False),
+            ("score_names", 12, _F.TYPE_STRING, None, True),
+            ("scores", 13, _F.TYPE_BYTES, None, False),
+            ("rollout", 14, _F.TYPE_BOOL, None, False),
+            ("rollout_exact", 15, _F.TYPE_BOOL, None, False),
+            ("thumbnail_rows", 16, _F.TYPE_INT32, None, False),
+            ("thumbnail_cols", 17, _F.TYPE_INT32, None, False),
+            ("quantization", 18, _F.TYPE_STRING, None, False),
+        ],
+    )
     return fdp
 
 
@@ -103,6 +149,7 @@ _CLASSES = message_factory.GetMessages([_file_descriptor()], pool=_POOL)
 PluginData = _CLASSES["modellens.PluginData"]
 ConfusionMatrixStep = _CLASSES["modellens.ConfusionMatrixStep"]
 DistributionsStep = _CLASSES["modellens.DistributionsStep"]
+AttentionStep = _CLASSES["modellens.AttentionStep"]
 KIND = _POOL.FindEnumTypeByName("modellens.Kind")
 COUNT_TYPE = _POOL.FindEnumTypeByName("modellens.CountType")
 COMPRESSION = _POOL.FindEnumTypeByName("modellens.Compression")

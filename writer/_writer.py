@@ -9,6 +9,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 from tensorboard.compat.proto import summary_pb2, tensor_pb2, types_pb2
 
+from modellens import attention as _attention
 from modellens import confusion_matrix as _confusion
 from modellens import distributions as _distributions
 from modellens import graph as _graph
@@ -190,6 +191,44 @@ class Writer:
         wall_time = check_wall_time(wall_time)
         data = _graph.from_input(model, inputs)
         self._write(_graph.encode(tag, data), step, wall_time)
+
+    def attention(
+        self,
+        tag: str,
+        weights: Any,
+        *,
+        tokens: Sequence[str],
+        step: int,
+        query_tokens: Sequence[str] | None = None,
+        layer_names: Sequence[str] | None = None,
+        batch_index: int | None = None,
+        wall_time: float | None = None,
+    ) -> None:
+        """Attention maps of every layer and head at one step (Attention view).
+
+        ``weights``: ``[layers, heads, queries, keys]``, ``[heads, queries, keys]``,
+        ``[queries, keys]``, a sequence of per-layer ``[heads, q, k]`` or ``[batch, heads, q, k]``
+        tensors (what Hugging Face returns; ``batch_index`` picks the sample, needed when the
+        batch has more than one), or a ``modellens.attention.Collector`` filled layer by layer;
+        numpy, torch (any device, any float dtype) or TensorFlow. ``tokens`` label the keys,
+        ``query_tokens`` the queries when they differ (cross-attention). ``layer_names`` default
+        to the Collector's names, else ``layer 0 .. L-1``.
+
+        Stored per row as uint8 scaled by the row's max (error at most row max / 510, recorded);
+        maps over 512 tokens block-reduced to 512 per side plus each query row's exact top 8
+        keys; the rollout (Abnar & Zuidema 2020) of self-attention computed in float32 as one
+        more map; head scores (entropy, attention to the previous, first, same and separator
+        tokens) from the full weights. At most 8,192 tokens per side. Raises ``ValueError`` or
+        ``TypeError`` naming the argument (wrong rank, NaN or negative weights, token counts that
+        do not match the maps, tokens that are not str) before anything is written.
+        """
+        check_tag(tag)
+        step = check_step(step)
+        wall_time = check_wall_time(wall_time)
+        data = _attention.from_input(
+            weights, tokens=tokens, query_tokens=query_tokens, layer_names=layer_names, batch_index=batch_index
+        )
+        self._write(_attention.encode(tag, data), step, wall_time)
 
     # ------------------------------------------------------------------ lifecycle
 
