@@ -5,7 +5,9 @@ digits that ship with scikit-learn, once per learning rate. Every epoch logs the
 validation confusion matrices, loss and accuracy scalars, and a histogram of the first
 layer's weights. Training health: the runs of ``distributions_demo.py`` (torch ``watch``, the
 Keras callback, plain ``add_histogram``), which log their models' graphs too. Structure graphs:
-the runs of ``graph_demo.py`` (BERT-base from its config, a two-input CNN). Usage::
+the runs of ``graph_demo.py`` (BERT-base from its config, a two-input CNN). Attention maps: the
+runs of ``attention_demo.py`` (a torch and a Keras transformer learning to reverse digits, BERT-base
+with random weights). Usage::
 
     python demo_logs/generate.py [--out demo_logs] [--epochs 30]
 """
@@ -85,11 +87,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     for learning_rate in LEARNING_RATES:
         train_run(os.path.join(args.out, run_name(learning_rate)), learning_rate=learning_rate, epochs=args.epochs)
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import attention_demo
     import distributions_demo
     import graph_demo
 
     distributions_demo.run(args.out)
     graph_demo.run(args.out)
+    attention_demo.run(args.out)
 
 
 if __name__ == "__main__":

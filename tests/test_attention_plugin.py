@@ -7,9 +7,9 @@ import gzip
 
 import numpy as np
 import pytest
-from harness import PROVIDERS, Served
 
 import modellens
+from harness import PROVIDERS, Served
 from modellens import attention
 
 

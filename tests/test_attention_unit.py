@@ -7,9 +7,9 @@ import os
 
 import numpy as np
 import pytest
-from attention_logs import read_attention
 
 import modellens
+from attention_logs import read_attention
 from modellens import attention
 from modellens._metadata import UnreadableRecord
 from modellens.attention import reduce, wire
