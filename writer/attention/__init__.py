@@ -34,7 +34,6 @@ from modellens.attention.reduce import (
     QuantizedMap,
     ReducedLayer,
     block_factor,
-    block_reduce,
     quantize_map,
     quantize_rows,
     rollout_reference,
@@ -149,19 +148,14 @@ def _rollout(collector: Collector) -> tuple[QuantizedMap | None, np.ndarray | No
     rollout, exact = collector.rollout()
     if rollout is None:
         return None, None, True
-    size = collector.layers[0].mean.queries
-    thumbnail_shape = collector.layers[0].thumbnails.shape[1:]
     if exact:
-        return quantize_map(rollout), thumbnail(rollout), True
+        return (*quantize_map(rollout), True)
+    size = collector.layers[0].mean.queries
     block = block_factor(size)
     values, scales = quantize_rows(rollout)
     empty = np.zeros((size, 0))
     stored = QuantizedMap(values, scales, size, size, block, block, empty.astype(np.uint16), empty.astype(np.float32))
-    small = block_factor(len(rollout), THUMBNAIL_SIDE)
-    thumb = np.zeros(thumbnail_shape, np.float32)
-    reduced = block_reduce(rollout, small, small)
-    thumb[: reduced.shape[0], : reduced.shape[1]] = reduced[: thumbnail_shape[0], : thumbnail_shape[1]]
-    return stored, thumb, False
+    return stored, thumbnail(rollout), False
 
 
 def from_input(
@@ -348,8 +342,10 @@ def decode(value: Any) -> AttentionHeader:
     names = list(message.score_names)
     if len(message.scores) != 4 * layers * heads * len(names):
         raise UnreadableRecord("attention scores do not match the sizes")
-    if not (0 < message.thumbnail_rows <= THUMBNAIL_SIDE and 0 < message.thumbnail_cols <= THUMBNAIL_SIDE):
-        raise UnreadableRecord("attention thumbnail size out of range")
+    rows, cols = -(-queries // message.row_block), -(-keys // message.col_block)
+    expected = (-(-rows // block_factor(rows, THUMBNAIL_SIDE)), -(-cols // block_factor(cols, THUMBNAIL_SIDE)))
+    if (message.thumbnail_rows, message.thumbnail_cols) != expected:
+        raise UnreadableRecord("attention thumbnail size does not match the sizes")
     tokens = list(message.tokens)
     return AttentionHeader(
         layers=layers,
@@ -360,8 +356,8 @@ def decode(value: Any) -> AttentionHeader:
         query_tokens=list(message.query_tokens) or tokens,
         self_attention=not message.query_tokens,
         layer_names=list(message.layer_names),
-        rows=-(-queries // message.row_block),
-        cols=-(-keys // message.col_block),
+        rows=rows,
+        cols=cols,
         row_block=message.row_block,
         col_block=message.col_block,
         top_k=message.top_k,

@@ -81,14 +81,26 @@ def block_factor(size: int, side: int = MAX_SIDE) -> int:
     return max(1, -(-size // side))
 
 
+def _block_sums(weights: np.ndarray, block: int, axis: int) -> np.ndarray:
+    """Sums of consecutive runs of ``block`` entries along ``axis`` (the last run may be short);
+    full runs by a reshape, which is several times faster than ``np.add.reduceat`` on rows."""
+    size = weights.shape[axis]
+    full = size // block * block
+    moved = np.moveaxis(weights, axis, 0)
+    parts = [moved[:full].reshape(size // block, block, *moved.shape[1:]).sum(axis=1)] if full else []
+    if full < size:
+        parts.append(moved[full:].sum(axis=0, keepdims=True))
+    return np.moveaxis(np.concatenate(parts) if len(parts) > 1 else parts[0], 0, axis)
+
+
 def block_reduce(weights: np.ndarray, row_block: int, col_block: int) -> np.ndarray:
     """``[Q, K]`` → ``[ceil(Q / row_block), ceil(K / col_block)]``: the mean over each block's
     queries of the sum over its keys (a last, shorter block averages only its own rows)."""
     if row_block == 1 and col_block == 1:
         return weights
-    queries, keys = weights.shape
-    summed = np.add.reduceat(weights, np.arange(0, queries, row_block), axis=0) if row_block > 1 else weights
-    summed = np.add.reduceat(summed, np.arange(0, keys, col_block), axis=1) if col_block > 1 else summed
+    queries = weights.shape[0]
+    summed = _block_sums(weights, col_block, 1) if col_block > 1 else weights
+    summed = _block_sums(summed, row_block, 0) if row_block > 1 else summed
     counts = np.minimum(row_block, queries - np.arange(0, queries, row_block)).astype(np.float32)
     return (summed / counts[:, None]).astype(np.float32, copy=False)
 
@@ -110,22 +122,25 @@ def top_keys(weights: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return np.take_along_axis(part, order, axis=1).astype(np.uint16), np.take_along_axis(values, order, axis=1)
 
 
-def quantize_map(weights: np.ndarray) -> QuantizedMap:
-    """One float32 ``[Q, K]`` map as stored (see the module docstring)."""
+def quantize_map(weights: np.ndarray) -> tuple[QuantizedMap, np.ndarray]:
+    """One float32 ``[Q, K]`` map as stored (see the module docstring), and its thumbnail."""
     queries, keys = weights.shape
     row_block, col_block = block_factor(queries), block_factor(keys)
-    values, scales = quantize_rows(block_reduce(weights, row_block, col_block))
+    blocked = block_reduce(weights, row_block, col_block)
+    values, scales = quantize_rows(blocked)
     if row_block > 1 or col_block > 1:
         top_index, top_value = top_keys(weights, TOP_K)
     else:
         top_index, top_value = np.zeros((queries, 0), np.uint16), np.zeros((queries, 0), np.float32)
-    return QuantizedMap(values, scales, queries, keys, row_block, col_block, top_index, top_value)
+    stored = QuantizedMap(values, scales, queries, keys, row_block, col_block, top_index, top_value)
+    return stored, thumbnail(blocked)
 
 
-def thumbnail(weights: np.ndarray) -> np.ndarray:
-    """A float32 map of at most ``THUMBNAIL_SIDE`` per side (same block rule)."""
-    queries, keys = weights.shape
-    return block_reduce(weights, block_factor(queries, THUMBNAIL_SIDE), block_factor(keys, THUMBNAIL_SIDE))
+def thumbnail(stored: np.ndarray) -> np.ndarray:
+    """A float32 map of at most ``THUMBNAIL_SIDE`` per side, block-reduced from the stored
+    resolution (so every map of a step, the rollout included, has the same thumbnail size)."""
+    rows, cols = stored.shape
+    return block_reduce(stored, block_factor(rows, THUMBNAIL_SIDE), block_factor(cols, THUMBNAIL_SIDE))
 
 
 def _head_scores(head: np.ndarray, live_rows: np.ndarray) -> tuple[float, float, float, np.ndarray]:
@@ -154,16 +169,18 @@ def reduce_layer(weights: np.ndarray, name: str | None = None) -> tuple[ReducedL
     for head in weights:
         head = np.ascontiguousarray(head, dtype=np.float32)
         mean += head
-        heads.append(quantize_map(head))
-        thumbs.append(thumbnail(head))
+        stored, thumb = quantize_map(head)
+        heads.append(stored)
+        thumbs.append(thumb)
         scores.append(_head_scores(head, head.sum(axis=1) > 0))
     mean /= np.float32(heads_count)
-    thumbs.append(thumbnail(mean))
+    stored_mean, thumb = quantize_map(mean)
+    thumbs.append(thumb)
     entropy, diagonal, previous, key_share = zip(*scores)
     layer = ReducedLayer(
         name=name,
         heads=tuple(heads),
-        mean=quantize_map(mean),
+        mean=stored_mean,
         thumbnails=np.stack(thumbs).astype(np.float32),
         entropy=np.array(entropy, np.float32),
         diagonal=np.array(diagonal, np.float32),
