@@ -15,6 +15,10 @@ logging steps only, the gradients, ΔW and (with ``steps_per_execution > 1``) th
 into non-trainable buffer variables; ``on_train_batch_end`` reads them on the host and calls
 ``Writer.distributions``. Everything is unwrapped at ``on_train_end``.
 
+With ``attention_example=(x, tokens)`` the callback also logs the attention scores of every
+``MultiHeadAttention`` layer on that held input every ``attention_every`` epochs (one extra eager
+call with each layer's ``call`` wrapped to return its scores, restored right after).
+
 This module imports nothing heavy: Keras and TensorFlow load on first use of ``Callback``.
 """
 
@@ -26,6 +30,8 @@ import warnings
 from typing import Any, Iterable
 
 import numpy as np
+
+from modellens.attention import keras_capture
 
 __all__ = ["Callback", "LOGS", "MAX_SLOTS"]  # noqa: F822 (Callback is made on first access)
 
@@ -332,6 +338,39 @@ def _numpy(value: Any) -> np.ndarray:
     return np.asarray(value.numpy())
 
 
+# ---------------------------------------------------------------------------- attention
+
+#: The tag attention is written under (further groups of layers with other shapes:
+#: ``attention/<first layer's name>``).
+ATTENTION_TAG = "attention"
+
+
+def _check_attention_example(example: Any) -> tuple[Any, list[str], list[str] | None] | None:
+    """``(x, tokens, query_tokens or None)`` from ``attention_example``, or None."""
+    if example is None:
+        return None
+    if not isinstance(example, (tuple, list)) or len(example) not in (2, 3):
+        raise TypeError(
+            "attention_example must be a tuple (x, tokens) or (x, tokens, query_tokens): a held input the "
+            "model is called on, and one str per key position (query_tokens for cross-attention)"
+        )
+
+    def tokens_of(value: Any, argument: str) -> list[str]:
+        if isinstance(value, str) or not isinstance(value, (list, tuple)):
+            raise TypeError(f"attention_example's {argument} must be a list of str, got {type(value).__name__}")
+        for i, token in enumerate(value):
+            if not isinstance(token, str):
+                raise TypeError(f"attention_example's {argument}[{i}] is a {type(token).__name__}, not a str")
+        if not value:
+            raise ValueError(f"attention_example's {argument} is empty; give one str per token")
+        return list(value)
+
+    x = example[0]
+    tokens = tokens_of(example[1], "tokens")
+    queries = tokens_of(example[2], "query_tokens") if len(example) == 3 and example[2] is not None else None
+    return x, tokens, queries
+
+
 def _build_callback_class() -> type:
     keras, tf = _import_keras()
 
@@ -396,10 +435,44 @@ def _build_callback_class() -> type:
         If ``fit`` raises, Keras skips ``on_train_end``: the wrappers stay until the next
         ``fit`` with a ModelLens callback (which removes stale ones first), or call
         ``callback.on_train_end()`` yourself.
+
+        **Attention.** With ``attention_example=(x, tokens)`` (or ``(x, tokens, query_tokens)``
+        for cross-attention) the attention scores of every ``keras.layers.MultiHeadAttention``
+        in the model (nested models and layers included) on the held input ``x`` (its first
+        sample) are logged with ``Writer.attention`` under the tag ``"attention"``: at the end
+        of every ``attention_every``-th epoch, and when a ``fit`` starts from
+        ``optimizer.iterations == 0``; the step is ``optimizer.iterations`` then, like the other
+        records. ``x`` goes through one extra eager ``model(x, training=False)`` with each MHA
+        layer's ``call`` wrapped to return its scores (the softmax before dropout; Keras keeps
+        no scores on its fused path), restored right after, also on error. Layers with another
+        shape ``[heads, queries, keys]`` than the first go to ``"attention/<layer name>"``;
+        layers whose queries × keys do not match the tokens are skipped with a warning. The
+        example is captured once when ``fit`` starts, before anything else: none matching
+        raises ``ValueError`` there; a later capture that fails warns once and training goes on.
         """
 
-        def __init__(self, target: Any, *, every: int = 100, log: Any = LOGS, graph: bool = True) -> None:
+        def __init__(
+            self,
+            target: Any,
+            *,
+            every: int = 100,
+            log: Any = LOGS,
+            graph: bool = True,
+            attention_example: Any = None,
+            attention_every: int = 1,
+        ) -> None:
             super().__init__()
+            self._attention = _check_attention_example(attention_example)
+            if (
+                isinstance(attention_every, (bool, np.bool_))
+                or not isinstance(attention_every, (int, np.integer))
+                or attention_every < 1
+            ):
+                raise ValueError(
+                    f"attention_every must be a positive int (log attention every N epochs), got {attention_every!r}"
+                )
+            self.attention_every = int(attention_every)
+            self._attention_step = -1
             if not isinstance(graph, bool):
                 raise TypeError(f"graph must be True or False, got {graph!r}")
             self._graph_pending = graph
@@ -428,6 +501,10 @@ def _build_callback_class() -> type:
             self._remove()
             optimizer = _innermost(model.optimizer)
             self._optimizer = optimizer
+            # The held example's attention first: a bad attention_example raises before anything changes.
+            first_attention = self._attention_now() if self._attention is not None else None
+            if self._iterations() != 0:
+                first_attention = None  # a resumed fit: logged at the next logging epoch
             # Wrappers left by a fit that raised (Keras then skips on_train_end) go first.
             stale = _unwrap(optimizer, "apply") | _unwrap(optimizer, "_backend_update_step")
             log = self.log
@@ -464,6 +541,9 @@ def _build_callback_class() -> type:
             if current == 0 and "weights" in log:
                 self._write("weights", self._named(self._weight_names, self._weights), 0)
             self._log_graph(current)
+            self._attention_step = -1
+            if first_attention is not None:
+                self._write_attention(first_attention, 0)
 
         def on_train_batch_begin(self, batch: int, logs: Any = None) -> None:
             self._begin = batch
@@ -480,6 +560,10 @@ def _build_callback_class() -> type:
                 self._high = high
                 return
             self._collect()
+
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            if self._attention is not None and (epoch + 1) % self.attention_every == 0:
+                self._log_attention()
 
         def on_train_end(self, logs: Any = None) -> None:
             if self.model is not None and self._capture is not None:
@@ -517,6 +601,43 @@ def _build_callback_class() -> type:
             if key not in self._warned:
                 self._warned.add(key)
                 warnings.warn(message, RuntimeWarning, stacklevel=3)
+
+        def _attention_now(self) -> list[tuple[str, Any]]:
+            """The held example's attention records now, ``[(tag, Collector)]``; raises when
+            no MultiHeadAttention call matches the tokens."""
+            x, tokens, query_tokens = self._attention
+            records, skipped = keras_capture.records(self.model, x, tokens, query_tokens, ATTENTION_TAG)
+            queries = len(query_tokens or tokens)
+            if not records:
+                raise ValueError(
+                    f"attention_example gives {queries} query × {len(tokens)} key tokens but no "
+                    f"MultiHeadAttention call on x matches: {', '.join(skipped)}; give one token per position"
+                )
+            if skipped:
+                self._warn(
+                    "attention-skipped",
+                    "modellens.keras.Callback: these MultiHeadAttention calls do not match attention_example's "
+                    f"{queries} queries × {len(tokens)} keys and are not logged: {', '.join(skipped)}",
+                )
+            return records
+
+        def _write_attention(self, records: list[tuple[str, Any]], step: int) -> None:
+            _, tokens, query_tokens = self._attention
+            for tag, collector in records:
+                self._writer.attention(tag, collector, tokens=tokens, step=step, query_tokens=query_tokens)
+            self._attention_step = step
+
+        def _log_attention(self) -> None:
+            """Attention on the held example at the current step; a failure warns once and
+            training goes on (the first capture of a ``fit`` raises, in ``on_train_begin``)."""
+            step = self._iterations()
+            if self._attention is None or step == self._attention_step:
+                return
+            try:
+                self._write_attention(self._attention_now(), step)
+            except Exception as error:
+                self._warn("attention", f"modellens.keras.Callback could not log attention: {error!r}")
+                self._attention_step = step
 
         def _named(self, names: list[str], values: list[Any]) -> dict[str, Any]:
             return {name: _numpy(value) for name, value in zip(names, values)}

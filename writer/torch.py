@@ -1,4 +1,6 @@
-"""PyTorch integration: ``modellens.torch.watch(model, writer, every=100)``.
+"""PyTorch integration: ``modellens.torch.watch(model, writer, every=100)``, and
+``modellens.torch.attention(model)``, a context manager that captures the per-head weights of
+every ``nn.MultiheadAttention`` call inside it (see ``attention``).
 
 ``watch`` counts optimizer steps with torch's global optimizer step hooks, so it needs no
 change to the training loop and sees what the optimizer applies:
@@ -34,7 +36,9 @@ import warnings
 import weakref
 from typing import Any, Callable, Sequence
 
-__all__ = ["watch", "WatchHandle", "SAMPLE", "KINDS"]
+from modellens.attention.torch_capture import AttentionCapture
+
+__all__ = ["watch", "WatchHandle", "attention", "AttentionCapture", "SAMPLE", "KINDS"]
 
 #: What ``log`` may name.
 KINDS = ("weights", "gradients", "updates", "activations")
@@ -584,3 +588,45 @@ def watch(
     handle = WatchHandle(named, sink, every, kinds, exact, step_fn, prefix, owns_writer, graph)
     _live_handles.add(handle)
     return handle
+
+
+# ---------------------------------------------------------------------------- attention
+
+
+def attention(
+    model: Any, *, batch_index: int | None = 0, modules: str | Sequence[str] | None = None
+) -> AttentionCapture:
+    """Captures the per-head attention weights of every ``torch.nn.MultiheadAttention`` in
+    ``model`` (also those inside ``nn.TransformerEncoderLayer``/``DecoderLayer``, which ask for no
+    weights) during the forward passes made inside the ``with`` block::
+
+        with modellens.torch.attention(model) as captured:
+            model(x)
+        writer.attention("encoder/self", captured.weights, tokens=tokens, step=step)
+
+    A forward pre-hook makes each call compute ``need_weights=True,
+    average_attn_weights=False`` (given by keyword or positionally); a forward hook reduces the
+    weights into a ``modellens.attention.Collector`` at once, so a long sequence never holds
+    every layer's float maps, and hands the caller the output it asked for (weights ``None``,
+    or averaged over heads). Outputs are the same up to float rounding (torch computes
+    attention with explicit weights instead of its fused kernel while hooked). A
+    ``TransformerEncoder``'s nested-tensor fast path (eval mode with a padding mask) is turned
+    off inside the block, so its padded positions hold computed values instead of zeros.
+
+    ``batch_index``: the sample of a batched input to keep (``None``: the batch must be 1).
+    ``modules``: capture only the modules with these names or under them (``"encoder"``,
+    ``["decoder.layers.0.self_attn"]``); default all. Several stacks (``nn.Transformer``'s
+    encoder, decoder and cross-attention) come as ``captured.groups``, see ``AttentionCapture``.
+    Capture in eval mode for the model's attention: in training mode torch applies dropout to
+    the weights it returns. Every hook is removed on leaving the block, also on error.
+    """
+    torch = _torch()
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if batch_index is not None and (isinstance(batch_index, bool) or not isinstance(batch_index, int)):
+        raise TypeError(f"batch_index must be an int (the sample to keep) or None, got {batch_index!r}")
+    if modules is not None:
+        modules = (modules,) if isinstance(modules, str) else tuple(modules)
+        if not modules or not all(isinstance(m, str) for m in modules):
+            raise TypeError(f"modules must be a module name or a list of them, such as 'encoder', got {modules!r}")
+    return AttentionCapture(model, batch_index, modules)
