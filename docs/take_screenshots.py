@@ -2,24 +2,30 @@
 
 Run: ``.venv/bin/python docs/take_screenshots.py [LOGDIR] [--out DIR]`` (defaults: ``demo_logs/``
 and ``docs/``). The logdir needs the confusion runs of ``demo_logs/generate.py`` and the
-training-health runs of ``demo_logs/distributions_demo.py`` (with their graphs) and the runs of
-``demo_logs/graph_demo.py``.
+training-health runs of ``demo_logs/distributions_demo.py`` (with their graphs), the runs of
+``demo_logs/graph_demo.py`` and, for the Attention view, a run with attention tags (the first one,
+by name, from ``demo_logs/attention_demo.py``).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from harness import TensorBoardProcess, launch_chromium, open_modellens  # noqa: E402
+from harness import PREFIX, TensorBoardProcess, launch_chromium, open_modellens, plugin_frame  # noqa: E402
 
 HEATMAP = "canvas[aria-label='confusion matrix heatmap']"
 HEALTH_HEATMAP = "canvas[aria-label='training health heatmap']"
 STRUCTURE = "canvas[aria-label='model structure graph']"
+ATTENTION_GRID = "canvas[aria-label='attention grid']"
+ATTENTION_MAP = "canvas[aria-label='attention map']"
 
 
 def confusion(browser, url: str, out: Path) -> None:
@@ -118,6 +124,49 @@ def structure(browser, url: str, out: Path) -> None:
     context.close()
 
 
+def attention_run(url: str, preferred: str = "reverse_transformer") -> str | None:
+    """``preferred`` (the demo run whose attention forms over training) when it has attention
+    tags, else the first run (by name) that has, or None."""
+    with urllib.request.urlopen(f"{url}{PREFIX}/attention/tags", timeout=10) as response:
+        runs = json.loads(response.read())["runs"]
+    if runs.get(preferred):
+        return preferred
+    return next((run for run in sorted(runs) if runs[run]), None)
+
+
+def attention(browser, url: str, out: Path) -> None:
+    run = attention_run(url)
+    if run is None:
+        print("no run with attention tags: attention screenshots skipped")
+        return
+    # the grid at the last step, the head scores sorted by entropy (focused heads first), the
+    # most focused head enlarged with a cell hovered
+    context, page, frame = open_modellens(browser, url, height=1500)
+    frame.get_by_role("button", name="Attention").click()
+    frame.get_by_label("run", exact=True).select_option(run)
+    frame.locator(f"{ATTENTION_GRID}[data-state='ready'][data-run='{run}']").wait_for()
+    scores = frame.get_by_role("table", name="head scores")
+    scores.locator("th[data-key='entropy']").click()
+    scores.locator("tbody tr").first.click()
+    frame.locator(f"{ATTENTION_MAP}[data-state='ready'][data-run='{run}']").wait_for()
+    plugin_frame(page).evaluate("() => window.scrollTo(0, 0)")  # the grid on top, not the map
+    canvas = frame.locator(ATTENTION_MAP)
+    shown = canvas.evaluate("c => ({...c.dataset})")
+    left, top, width, height = (float(shown[k]) for k in ("left", "top", "cellw", "cellh"))
+    rows, cols = int(shown["rows"]), int(shown["cols"])
+    canvas.hover(position={"x": left + (cols // 2 + 0.5) * width, "y": top + (rows // 2 + 0.5) * height})
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(out / "attention.png"))
+    # the token view: a late query token's attention to every key of that head
+    frame.get_by_label("token", exact=True).select_option(str(rows * 3 // 4))
+    tokens = frame.get_by_role("region", name="token view")
+    tokens.scroll_into_view_if_needed()
+    page.mouse.move(5, page.viewport_size["height"] - 5)
+    page.wait_for_timeout(300)
+    tokens.screenshot(path=str(out / "attention-tokens.png"))
+    context.close()
+
+
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
@@ -132,11 +181,13 @@ def main() -> None:
         server.wait_ready(route="confusion/tags")
         server.wait_ready(route="distributions/tags")
         server.wait_ready(route="graph/tags")
+        server.wait_ready(route="attention/tags")
         with sync_playwright() as playwright:
             browser = launch_chromium(playwright)
             confusion(browser, server.url, args.out)
             training_health(browser, server.url, args.out)
             structure(browser, server.url, args.out)
+            attention(browser, server.url, args.out)
             browser.close()
     finally:
         server.stop()

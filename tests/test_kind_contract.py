@@ -163,7 +163,12 @@ def test_a_newer_version_is_skipped_with_one_warning(tmp_path, kind, provider, c
 
 
 def test_a_newer_version_of_one_kind_leaves_the_others_readable():
-    other = {"CONFUSION_MATRIX": distributions, "DISTRIBUTIONS": graph, "GRAPH": attention, "ATTENTION": confusion_matrix}
+    other = {
+        "CONFUSION_MATRIX": distributions,
+        "DISTRIBUTIONS": graph,
+        "GRAPH": attention,
+        "ATTENTION": confusion_matrix,
+    }
     for module in (confusion_matrix, distributions, graph, attention):
         newer = _proto.PluginData(version=module.VERSION + 1, kind=_metadata.kind_number(module.KIND))
         with pytest.raises(_metadata.UnreadableRecord):

@@ -2,6 +2,7 @@
 import { el } from "./core/dom";
 import { installStyle } from "./core/style";
 import { followHostTheme } from "./core/theme";
+import { AttentionView } from "./views/attention/view";
 import { ConfusionView } from "./views/confusion/view";
 import { DistributionsView } from "./views/distributions/view";
 import { GraphView } from "./views/graph/view";
@@ -28,6 +29,7 @@ const VIEWS: Array<{ id: string; title: string; create: () => DashboardView }> =
   { id: "confusion", title: "Confusion matrices", create: () => new ConfusionView() },
   { id: "distributions", title: "Training health", create: () => new DistributionsView() },
   { id: "graph", title: "Structure", create: () => new GraphView() },
+  { id: "attention", title: "Attention", create: () => new AttentionView() },
 ];
 
 export async function render(): Promise<void> {

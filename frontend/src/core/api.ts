@@ -22,6 +22,17 @@ export async function getJson<T>(path: string, params: Params = {}): Promise<T> 
   return (await response.json()) as T;
 }
 
+/** A binary route's body (`application/octet-stream`), as bytes. */
+export async function getBytes(path: string, params: Params = {}): Promise<ArrayBuffer> {
+  const query = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]));
+  const url = query.toString() ? `${path}?${query}` : path;
+  const response = await fetch(url, { headers: { Accept: "application/octet-stream" } });
+  if (!response.ok) {
+    throw new ApiError(response.status, `${response.status}: ${(await response.text()).slice(0, 300)}`);
+  }
+  return response.arrayBuffer();
+}
+
 export type TagListing = Record<string, string[]>; // run → tags
 
 /** A small least-recently-used cache of pending requests; a failed request is forgotten. */
@@ -71,5 +82,16 @@ export class KindClient {
   cached<T>(route: string, params: Params, version?: string | number | null): Promise<T> {
     const key = JSON.stringify([route, Object.entries(params), version ?? null]);
     return this.cache.get(key, () => this.get<unknown>(route, params)) as Promise<T>;
+  }
+
+  /** A cached GET of a binary route, shaped by `parse` once (a parse error is not cached). */
+  cachedBytes<T>(
+    route: string,
+    params: Params,
+    parse: (bytes: ArrayBuffer) => T,
+    version?: string | number | null,
+  ): Promise<T> {
+    const key = JSON.stringify(["bytes", route, Object.entries(params), version ?? null]);
+    return this.cache.get(key, async () => parse(await getBytes(`${this.kind}/${route}`, params))) as Promise<T>;
   }
 }

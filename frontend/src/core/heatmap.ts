@@ -3,6 +3,7 @@
 // double-click fits the whole matrix again. The geometry is published on `canvas.dataset`
 // (left, top, cell = cellw, cellw, cellh: CSS pixels) for tests and tools that point at cells.
 
+import { fitText as fit } from "./text";
 import { cssVar } from "./theme";
 
 export interface HeatmapImage {
@@ -398,11 +399,4 @@ export class Heatmap {
       context.stroke();
     }
   }
-}
-
-function fit(context: CanvasRenderingContext2D, text: string, width: number): string {
-  if (context.measureText(text).width <= width) return text;
-  let end = text.length;
-  while (end > 1 && context.measureText(`${text.slice(0, end)}…`).width > width) end--;
-  return `${text.slice(0, end)}…`;
 }

@@ -92,6 +92,24 @@ table.ml-table { border-collapse: collapse; width: 100%; table-layout: fixed; fo
 .ml-param-stats td { white-space: nowrap; }
 .ml-link { border: none; background: none; padding: 0; color: var(--ml-highlight); text-decoration: underline;
   font-family: monospace; text-align: left; max-width: 100%; overflow: hidden; text-overflow: ellipsis; }
+.ml-token { unicode-bidi: isolate; }
+.ml-attn-grid-panel { flex: 1 1 620px; min-width: 380px; max-width: 1100px; }
+.ml-attn-grid canvas { cursor: default; }
+.ml-attn-scores { flex: 1 1 420px; min-width: 360px; max-width: 640px; }
+.ml-attn-scores .ml-table th:first-child { width: 26%; }
+.ml-attn-scores .ml-table th:nth-child(2) { width: 8%; }
+.ml-attn-scores .ml-table th { font-size: 11px; white-space: nowrap; padding: 3px 2px; }
+.ml-attn-scores .ml-table tr { cursor: pointer; }
+.ml-table tr.ml-active td { background: var(--ml-panel); font-weight: 500; }
+.ml-attn-map { flex: 1 1 620px; min-width: 380px; max-width: 920px; display: flex; flex-direction: column; gap: 6px; }
+.ml-attn-tokens { flex: 0 1 640px; min-width: 380px; display: flex; flex-direction: column; gap: 6px; }
+.ml-attn-scroll { overflow-y: auto; overflow-x: hidden; border: 1px solid var(--ml-border); width: fit-content; max-width: 100%; }
+.ml-attn-scroll canvas { position: sticky; top: 0; display: block; cursor: default; }
+.ml-attn-heads label { gap: 3px; color: var(--ml-fg); }
+.ml-attn-rowzoom .ml-table th:first-child { width: 18%; }
+.ml-topk th, .ml-topk td { white-space: normal; text-align: left; word-break: break-word; }
+.ml-topk .ml-topk-key { display: inline-block; margin-right: 10px; white-space: nowrap; }
+.ml-attn-map .ml-heatmap-wrap canvas, .ml-attn-tokens canvas { unicode-bidi: isolate; }
 `;
 
 export function installStyle(): void {
