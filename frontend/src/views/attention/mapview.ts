@@ -98,6 +98,7 @@ export class MapPanel {
 
   async show(request: MapRequest, keepView: boolean): Promise<void> {
     const token = this.staleness.next();
+    this.heatmap.canvas.dataset.state = "loading"; // what a test waits on is the map asked for now
     const { run, tag, step, ref } = request;
     let map: AttentionMap;
     let referenceMap: AttentionMap | null = null;
@@ -118,7 +119,10 @@ export class MapPanel {
         }
       }
     } catch (error) {
-      if (this.staleness.isCurrent(token)) this.note.textContent = `Could not load the map: ${String(error)}`;
+      if (this.staleness.isCurrent(token)) {
+        this.note.textContent = `Could not load the map: ${String(error)}`;
+        this.heatmap.canvas.dataset.state = "error";
+      }
       return;
     }
     if (!this.staleness.isCurrent(token)) return;
@@ -149,6 +153,7 @@ export class MapPanel {
       ? `difference against ${reference.label}: ${formatWeight(-bound)} … +${formatWeight(bound)}`
       : `weight 0 … ${formatWeight(bound)}`;
     this.drawnMap = { request, map, values, shown, rgba, rowNames, columnNames, title, scaleNote, reference };
+    this.tooltip.hide(); // it described the previous map
     this.title.textContent = title;
     const blocked = map.rowBlock > 1 || map.colBlock > 1;
     this.note.textContent = [
