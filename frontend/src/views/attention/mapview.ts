@@ -4,6 +4,7 @@
 // and its row's quantization bound; against a reference, the difference on a diverging scale.
 // A blocked map with top-k keeps a row zoom (./rowzoom) of the original query rows.
 import { ApiError } from "../../core/api";
+import type { Reference } from "../../core/compare";
 import { lookupTable, packRgba } from "../../core/colors";
 import { el } from "../../core/dom";
 import { Staleness } from "../../core/guard";
@@ -27,12 +28,6 @@ import {
   type StepData,
 } from "./shape";
 import { mapFloats, type AttentionMap } from "./wire";
-
-export interface Reference {
-  run: string;
-  step: number;
-  label: string; // "step 3", "run b, step 10"
-}
 
 export interface MapRequest {
   run: string;

@@ -4,7 +4,8 @@
 // thumbnails request per step, one request per enlarged map), shapes through ./shape.
 import { ApiError } from "../../core/api";
 import { lookupTable } from "../../core/colors";
-import { el, labelled, replaceOptions, select } from "../../core/dom";
+import { CompareControl, type Reference } from "../../core/compare";
+import { el, labelled, select } from "../../core/dom";
 import { Staleness } from "../../core/guard";
 import { Legend } from "../../core/legend";
 import { RunTagPicker } from "../../core/picker";
@@ -12,7 +13,7 @@ import { StepSlider } from "../../core/slider";
 import { fetchSeries, fetchStep, fetchTags, fetchThumbnails } from "./api";
 import { exportFields } from "./exporting";
 import { Grid } from "./grid";
-import { MapPanel, type Reference } from "./mapview";
+import { MapPanel } from "./mapview";
 import { ScoreTable } from "./scores";
 import {
   differenceScale,
@@ -28,8 +29,6 @@ import {
 } from "./shape";
 import { TokenView } from "./tokens";
 import type { Thumbnails } from "./wire";
-
-type CompareMode = "off" | "step" | "run";
 
 const EMPTY_NOTE =
   "No attention maps yet. Log some with modellens.Writer(...).attention(tag, weights, tokens=..., step=...), " +
@@ -53,25 +52,14 @@ export class AttentionView {
       this.content.hidden = true;
     },
     onError: (error) => this.fail(error),
-    onOptions: () => {
-      const runs = this.picker.runsWithTag().filter((r) => r !== this.picker.run);
-      replaceOptions(
-        this.referenceRun,
-        runs.map((r) => [r, r]),
-        this.referenceRun.value || runs[0],
-      );
-    },
+    onOptions: () => this.compare.setRuns(this.picker.runsWithTag().filter((r) => r !== this.picker.run)),
   });
   private slider = new StepSlider(() => void this.renderStep(true));
-  private compare = select([
-    ["off", "off"],
-    ["step", "difference against another step"],
-    ["run", "difference against another run (same step)"],
-  ]);
-  private referenceStep = select([]);
-  private referenceRun = select([]);
-  private referenceStepField = labelled("reference step", this.referenceStep);
-  private referenceRunField = labelled("reference run", this.referenceRun);
+  private compare = new CompareControl(
+    "compare",
+    { off: "off", step: "difference against another step", run: "difference against another run (same step)" },
+    () => void this.renderStep(true),
+  );
   private gridScale = select([
     ["own", "each map 0 … its largest weight"],
     ["shared", "one scale for all maps"],
@@ -89,9 +77,7 @@ export class AttentionView {
     this.sidebar.append(
       ...this.picker.fields,
       this.slider.element,
-      labelled("compare", this.compare),
-      this.referenceStepField,
-      this.referenceRunField,
+      ...this.compare.fields,
       labelled("grid colour scale", this.gridScale),
       ...exportFields({
         gridCanvas: this.grid.canvas,
@@ -116,10 +102,7 @@ export class AttentionView {
       el("div", { className: "ml-panels" }, [this.mapPanel.element, this.tokens.element]),
     );
     this.main.append(this.status, this.content);
-    for (const control of [this.compare, this.referenceStep, this.referenceRun, this.gridScale]) {
-      control.addEventListener("change", () => void this.renderStep(true));
-    }
-    this.updateCompareFields();
+    this.gridScale.addEventListener("change", () => void this.renderStep(true));
   }
 
   async start(): Promise<void> {
@@ -148,30 +131,14 @@ export class AttentionView {
       series.map((p) => p.step),
       keepPosition && sameSelection,
     );
-    const steps = series.map((p) => [String(p.step), String(p.step)] as [string, string]);
-    replaceOptions(this.referenceStep, steps, this.referenceStep.value || steps[0]?.[0]);
+    this.compare.setSteps(series.map((p) => p.step));
     if (!series.length) this.status.textContent = `No steps in ${tag} of ${run} yet.`;
     await this.renderStep(keepPosition && sameSelection);
   }
 
-  private updateCompareFields(): CompareMode {
-    const mode = this.compare.value as CompareMode;
-    this.referenceStepField.hidden = mode !== "step";
-    this.referenceRunField.hidden = mode !== "run";
-    return mode;
-  }
-
   /** The reference of the difference, or null when not comparing. */
   private reference(step: number): Reference | null {
-    const mode = this.updateCompareFields();
-    if (mode === "step" && this.referenceStep.value !== "") {
-      const s = Number(this.referenceStep.value);
-      return { run: this.picker.run, step: s, label: `step ${s}` };
-    }
-    if (mode === "run" && this.referenceRun.value) {
-      return { run: this.referenceRun.value, step, label: `run ${this.referenceRun.value}, step ${step}` };
-    }
-    return null;
+    return this.compare.reference(this.picker.run, step);
   }
 
   private wallTime(step: number): number | undefined {

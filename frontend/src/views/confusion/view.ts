@@ -3,7 +3,8 @@
 // text in ./cells, export in ./exporting. Fetches through ./api, shapes through ./shape.
 
 import { ApiError } from "../../core/api";
-import { el, labelled, replaceOptions, select } from "../../core/dom";
+import { CompareControl } from "../../core/compare";
+import { el, labelled, select } from "../../core/dom";
 import { Staleness } from "../../core/guard";
 import { Heatmap, type HoverEvent } from "../../core/heatmap";
 import { Legend } from "../../core/legend";
@@ -31,8 +32,6 @@ import {
   type StepData,
 } from "./shape";
 
-type DeltaMode = "off" | "step" | "run";
-
 export class ConfusionView {
   readonly sidebar = el("div", { className: "ml-sidebar-section" });
   readonly main = el("div", { className: "ml-view" });
@@ -53,11 +52,7 @@ export class ConfusionView {
     onError: (error) => this.fail(error),
     onOptions: () => {
       const runs = this.picker.runsWithTag();
-      replaceOptions(
-        this.referenceRun,
-        runs.map((r) => [r, r]),
-        this.referenceRun.value || runs[1] || runs[0],
-      );
+      this.compare.setRuns(runs, runs[1]);
     },
   });
   private slider = new StepSlider(() => void this.renderStep(true));
@@ -71,15 +66,12 @@ export class ConfusionView {
     ["name", "name"],
     ["error", "error rate (worst first)"],
   ]);
-  private deltaMode = select([
-    ["off", "off"],
-    ["step", "vs another step"],
-    ["run", "vs another run (same step)"],
-  ]);
-  private referenceStep = select([]);
-  private referenceRun = select([]);
-  private referenceStepField = labelled("reference step", this.referenceStep);
-  private referenceRunField = labelled("reference run", this.referenceRun);
+  private compare = new CompareControl(
+    "delta",
+    { off: "off", step: "vs another step", run: "vs another run (same step)" },
+    () => void this.renderStep(true),
+  );
+  private referenceLabel = ""; // names the reference of the drawn delta
   private status = el("div", { className: "ml-note", attrs: { role: "status" } });
   private summary = el("div", { className: "ml-summary" });
   private legend = new Legend();
@@ -122,9 +114,7 @@ export class ConfusionView {
       this.slider.element,
       labelled("normalize", this.normalization),
       labelled("order classes by", this.ordering),
-      labelled("delta", this.deltaMode),
-      this.referenceStepField,
-      this.referenceRunField,
+      ...this.compare.fields,
       exportField({
         canvas: this.heatmap.canvas,
         run: () => this.picker.run,
@@ -144,7 +134,7 @@ export class ConfusionView {
         ]),
       ]),
     );
-    for (const control of [this.normalization, this.ordering, this.deltaMode, this.referenceStep, this.referenceRun]) {
+    for (const control of [this.normalization, this.ordering]) {
       control.addEventListener("change", () => this.renderStep(true));
     }
     window.addEventListener("modellens-theme", () => this.heatmap.draw());
@@ -175,8 +165,7 @@ export class ConfusionView {
       series.map((p) => p.step),
       keepPosition,
     );
-    const steps = this.series.map((p) => [String(p.step), String(p.step)] as [string, string]);
-    replaceOptions(this.referenceStep, steps, this.referenceStep.value || steps[0]?.[0]);
+    this.compare.setSteps(this.series.map((p) => p.step));
     await this.renderStep(keepPosition);
   }
 
@@ -184,29 +173,22 @@ export class ConfusionView {
     const token = this.staleness.next();
     const step = this.slider.step;
     const { run, tag } = this.picker;
-    const delta = this.deltaMode.value as DeltaMode;
-    this.referenceStepField.hidden = delta !== "step";
-    this.referenceRunField.hidden = delta !== "run";
+    this.compare.sync();
     if (step === null) return;
+    const wanted = this.compare.reference(run, step);
     let data: StepData;
     let reference: StepData | null = null;
     let note = "";
     try {
       data = await fetchStep(run, tag, step, this.series[this.slider.index]?.wall_time);
       try {
-        if (delta === "step") {
-          const referenceStep = Number(this.referenceStep.value);
-          reference = await fetchStep(
-            run,
-            tag,
-            referenceStep,
-            this.series.find((p) => p.step === referenceStep)?.wall_time,
-          );
+        if (wanted) {
+          const wallTime = wanted.run === run ? this.series.find((p) => p.step === wanted.step)?.wall_time : undefined;
+          reference = await fetchStep(wanted.run, tag, wanted.step, wallTime);
         }
-        if (delta === "run") reference = await fetchStep(this.referenceRun.value, tag, step);
       } catch (error) {
         if (!(error instanceof ApiError && error.status === 404)) throw error;
-        note = `The reference has no step ${delta === "run" ? step : this.referenceStep.value} for this tag; showing no delta.`;
+        note = `The reference has no step ${wanted?.step} for this tag; showing no delta.`;
       }
     } catch (error) {
       if (this.staleness.isCurrent(token)) this.fail(error);
@@ -215,6 +197,7 @@ export class ConfusionView {
     if (!this.staleness.isCurrent(token)) return; // a newer request superseded this one
     this.status.textContent = note;
     this.status.classList.remove("ml-error");
+    this.referenceLabel = reference && wanted ? wanted.label : "";
     this.draw(run, tag, data, reference, keepView);
   }
 
@@ -254,7 +237,7 @@ export class ConfusionView {
     this.summary.textContent =
       `step ${data.step} · ${m.total} samples · ${n} classes · accuracy ${m.accuracy === null ? "n/a" : formatPercent(m.accuracy)}` +
       ` · macro-F1 ${m.macro_f1 === null ? "n/a" : m.macro_f1.toFixed(3)}` +
-      (reference ? ` · delta against ${this.deltaLabel(reference)}` : "");
+      (reference ? ` · delta against ${this.referenceLabel}` : "");
     this.chart.update(
       this.series.map((p) => ({ step: p.step, values: [p.accuracy, p.macro_f1] })),
       data.step,
@@ -263,12 +246,6 @@ export class ConfusionView {
     this.pairs.update(data, this.highlight);
     // data arrival → everything drawn; read by bench/browser_draw.py
     performance.measure("modellens:draw", { start: started, end: performance.now(), detail: { classes: n } });
-  }
-
-  private deltaLabel(reference: StepData): string {
-    return this.deltaMode.value === "run"
-      ? `run ${this.referenceRun.value}, step ${reference.step}`
-      : `step ${reference.step}`;
   }
 
   /** The highlighted cell in display coordinates, or null when its classes are not shown. */
@@ -299,7 +276,7 @@ export class ConfusionView {
       this.tooltip.hide();
       return;
     }
-    const label = rendered.reference ? this.deltaLabel(rendered.reference) : "";
+    const label = rendered.reference ? this.referenceLabel : "";
     this.tooltip.show(cellLines(rendered, event.row, event.column, label), event.x, event.y);
   }
 
