@@ -128,6 +128,7 @@ class KindReader:
         self._warned: set[Hashable] = set()  # series already warned about (tags are polled)
         self._raw_cache = LRU(RAW_CACHE_BYTES)
         self._summary_cache = LRU(SUMMARY_CACHE_ENTRIES)
+        self._header_cache = LRU(SUMMARY_CACHE_ENTRIES)  # decoded headers of header-blob sources
 
     @property
     def source(self) -> Source:
@@ -328,9 +329,15 @@ class KindReader:
 
     def step(self, ctx, experiment_id: str, run: str, tag: str, step: int) -> Step:
         """One step, decoding only that one. 404 if it is absent or unreadable."""
-        _, raw = self._raw(ctx, experiment_id, run, tag)
+        version, raw = self._raw(ctx, experiment_id, run, tag)
+        key = (experiment_id, run, tag, step)
+        cached = self._header_cache.get(key, version) if self._source.header_blobs is not None else None
+        if cached is not None:  # a header read once per map a view draws: decoded once
+            return cached
         found = raw.get(step)
         item = None if found is None else self._decoded(run, tag, step, *found, ctx)
+        if item is not None and self._source.header_blobs is not None:
+            self._header_cache.put(key, version, item)
         if item is None:
             raise errors.NotFoundError(f"no readable step {step} for run {run!r}, tag {tag!r}")
         return item

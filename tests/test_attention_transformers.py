@@ -131,6 +131,15 @@ def test_t5_encoder_decoder_and_cross_attention(tmp_path):
     assert not header.self_attention and logs["t5/encoder"][1].header.self_attention
 
 
+def test_cross_attention_over_equal_token_lists_stays_cross_attention(tmp_path):
+    model = t5()
+    inputs = {"input_ids": ids(1, T, 2), "decoder_input_ids": ids(1, T, 3)}
+    with modellens.Writer(tmp_path) as writer:
+        mltr.log_attention(writer, model, inputs, tokens=tokens(T), decoder_tokens=tokens(T), step=1, tag="t5")
+    header = read_attention(tmp_path)["t5/cross"][1].header
+    assert not header.self_attention and not header.rollout and np.isnan(header.scores[:, :, 3]).all()
+
+
 def test_gpt2_causal_one_tag(tmp_path):
     model = gpt2()
     inputs = {"input_ids": ids(1, T, 4)}
@@ -208,6 +217,15 @@ def test_bad_input_raises_and_writes_nothing(tmp_path):
                 {**inputs, "decoder_input_ids": ids(1, S, 8)},
                 tokens=tokens(T),
                 decoder_tokens=tokens(S)[:-1],
+                step=0,
+            )
+        with pytest.raises(ValueError, match="not valid Unicode"):  # the decoder's record fails: none is written
+            mltr.log_attention(
+                writer,
+                seq2seq,
+                {**inputs, "decoder_input_ids": ids(1, S, 8)},
+                tokens=tokens(T),
+                decoder_tokens=["x", "\ud800"] + tokens(S)[2:],
                 step=0,
             )
         with pytest.raises(ValueError, match="only for encoder-decoder"):

@@ -143,6 +143,12 @@ def test_cross_attention_has_query_tokens_and_no_rollout(tmp_path):
     assert_within_bound(record.map(1, 0), weights[1, 0], header)
 
 
+def test_query_tokens_make_cross_attention_even_when_equal_to_the_tokens(tmp_path):
+    weights = maps((1, 2, 5, 5), seed=12)
+    header = write_and_read(tmp_path, weights, tokens=tokens(5), query_tokens=tokens(5)).header
+    assert not header.self_attention and not header.rollout and header.query_tokens == tokens(5)
+
+
 def test_maps_above_512_tokens_are_blocked_with_rows_summing_to_one_and_exact_top_keys():
     weights = maps((1, 1, 1100, 1100), seed=8, sharpness=6)
     data = attention.from_input(weights, tokens=tokens(1100))

@@ -31,6 +31,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from modellens import attention
 from modellens.attention import keras_capture
 
 __all__ = ["Callback", "LOGS", "MAX_SLOTS"]  # noqa: F822 (Callback is made on first access)
@@ -623,6 +624,8 @@ def _build_callback_class() -> type:
 
         def _write_attention(self, records: list[tuple[str, Any]], step: int) -> None:
             _, tokens, query_tokens = self._attention
+            for _, collector in records:  # every record checked before any is written
+                attention.check(collector, tokens=tokens, query_tokens=query_tokens)
             for tag, collector in records:
                 self._writer.attention(tag, collector, tokens=tokens, step=step, query_tokens=query_tokens)
             self._attention_step = step

@@ -376,13 +376,17 @@ def log_attention(
                     f"{name}: the model's attention has {q} queries × {k} keys, but {what} gives "
                     f"{len(queries) if what == 'decoder_tokens' else len(keys)} tokens; give one token per position"
                 )
-    written = []
-    for kind, (name, keys, queries) in plan.items():
-        writer.attention(
-            name, collectors[kind], tokens=keys, step=step, query_tokens=None if queries is keys else queries
-        )
-        written.append(name)
-    return written
+    from modellens import attention
+
+    records = [
+        (name, collectors[kind], keys, None if queries is keys else queries)
+        for kind, (name, keys, queries) in plan.items()
+    ]
+    for _, collector, keys, queries in records:  # every record checked before any is written
+        attention.check(collector, tokens=keys, query_tokens=queries)
+    for name, collector, keys, queries in records:
+        writer.attention(name, collector, tokens=keys, step=step, query_tokens=queries)
+    return [name for name, *_ in records]
 
 
 def _device(torch: Any, model: Any) -> Any:

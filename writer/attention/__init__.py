@@ -60,6 +60,7 @@ __all__ = [
     "AttentionHeader",
     "AttentionRecord",
     "from_input",
+    "check",
     "encode",
     "decode",
     "read_step",
@@ -158,17 +159,11 @@ def _rollout(collector: Collector) -> tuple[QuantizedMap | None, np.ndarray | No
     return stored, thumbnail(rollout), False
 
 
-def from_input(
-    weights: Any,
-    *,
-    tokens: Any,
-    query_tokens: Any = None,
-    layer_names: Any = None,
-    batch_index: int | None = None,
-) -> Attention:
-    """Checks and reduces one step (see ``Writer.attention``); raises ``ValueError``/``TypeError``
-    naming the argument, before anything is written."""
-    collector = _collect(weights, batch_index)
+def _checked(
+    collector: Collector, tokens: Any, query_tokens: Any, layer_names: Any
+) -> tuple[list[str], list[str] | None, list[str]]:
+    """``(tokens, query_tokens or None for self-attention, layer_names)``, checked against the
+    collected layers; raises ``ValueError``/``TypeError`` naming the argument."""
     if not len(collector):
         raise ValueError("weights holds no layer; the Collector saw no attention (was the model called?)")
     if collector.problem is not None:
@@ -188,8 +183,6 @@ def from_input(
                 f"query_tokens has {len(query_tokens)} entries but the maps have {queries} queries "
                 "(their second-to-last axis); give one token per query"
             )
-        if query_tokens == tokens:
-            query_tokens = None
     elif queries != keys:
         raise ValueError(
             f"the maps have {queries} queries and {keys} keys: give query_tokens for the queries (cross-attention)"
@@ -197,13 +190,34 @@ def from_input(
     count = len(collector)
     if layer_names is None:
         names = collector.names
-        layer_names = (
-            [str(n) for n in names] if all(names) and len(set(names)) == count else [f"layer {i}" for i in range(count)]
-        )
+        unique = all(names) and len(set(names)) == count
+        layer_names = [str(n) for n in names] if unique else [f"layer {i}" for i in range(count)]
     else:
         layer_names = _packing.check_names(layer_names, "layer_names", what="layer name")
         if len(layer_names) != count:
             raise ValueError(f"layer_names has {len(layer_names)} names for {count} layers; give one per layer")
+    return tokens, query_tokens, layer_names
+
+
+def check(collector: Collector, *, tokens: Any, query_tokens: Any = None, layer_names: Any = None) -> None:
+    """Raises what ``Writer.attention(tag, collector, ...)`` would raise, writing nothing: lets an
+    integration that writes several records (encoder, decoder, cross) check them all first."""
+    _checked(collector, tokens, query_tokens, layer_names)
+
+
+def from_input(
+    weights: Any,
+    *,
+    tokens: Any,
+    query_tokens: Any = None,
+    layer_names: Any = None,
+    batch_index: int | None = None,
+) -> Attention:
+    """Checks and reduces one step (see ``Writer.attention``); raises ``ValueError``/``TypeError``
+    naming the argument, before anything is written. Giving ``query_tokens`` makes the step
+    cross-attention (no rollout, no previous/self scores), even when they equal ``tokens``."""
+    collector = _collect(weights, batch_index)
+    tokens, query_tokens, layer_names = _checked(collector, tokens, query_tokens, layer_names)
     self_attention = query_tokens is None
     rollout, rollout_thumbnail, exact = _rollout(collector) if self_attention else (None, None, True)
     return Attention(

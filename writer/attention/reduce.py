@@ -113,13 +113,25 @@ def quantize_rows(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return values, scales
 
 
+#: Rows handled at once by the full-width passes (top keys, entropy), so their int64 and float
+#: temporaries stay a few MB even at 8,192 keys.
+_ROW_CHUNK = 256
+
+
 def top_keys(weights: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Each row's ``k`` largest weights, largest first: ``(uint16 key indices, float32 values)``."""
-    k = min(k, weights.shape[1])
-    part = np.argpartition(weights, weights.shape[1] - k, axis=1)[:, weights.shape[1] - k :]
-    values = np.take_along_axis(weights, part, axis=1)
-    order = np.argsort(-values, axis=1, kind="stable")
-    return np.take_along_axis(part, order, axis=1).astype(np.uint16), np.take_along_axis(values, order, axis=1)
+    rows, keys = weights.shape
+    k = min(k, keys)
+    index = np.empty((rows, k), np.uint16)
+    values = np.empty((rows, k), np.float32)
+    for start in range(0, rows, _ROW_CHUNK):
+        chunk = weights[start : start + _ROW_CHUNK]
+        part = np.argpartition(chunk, keys - k, axis=1)[:, keys - k :]
+        top = np.take_along_axis(chunk, part, axis=1)
+        order = np.argsort(-top, axis=1, kind="stable")
+        index[start : start + len(chunk)] = np.take_along_axis(part, order, axis=1)
+        values[start : start + len(chunk)] = np.take_along_axis(top, order, axis=1)
+    return index, values
 
 
 def quantize_map(weights: np.ndarray) -> tuple[QuantizedMap, np.ndarray]:
@@ -149,8 +161,11 @@ def _head_scores(head: np.ndarray, live_rows: np.ndarray) -> tuple[float, float,
     count = int(live_rows.sum())
     if count == 0:
         return float("nan"), float("nan"), float("nan"), np.full(keys, np.nan, np.float32)
-    logs = np.log(np.where(head > 0, head, 1))
-    entropy = -float(np.einsum("ij,ij->i", head, logs)[live_rows].sum()) / count
+    row_entropy = np.empty(queries, np.float64)
+    for start in range(0, queries, _ROW_CHUNK):
+        chunk = head[start : start + _ROW_CHUNK]
+        row_entropy[start : start + len(chunk)] = -np.einsum("ij,ij->i", chunk, np.log(np.where(chunk > 0, chunk, 1)))
+    entropy = float(row_entropy[live_rows].sum()) / count
     key_share = (live_rows.astype(np.float32) @ head) / count
     diagonal = previous = float("nan")
     if queries == keys:
@@ -212,18 +227,21 @@ def layer_array(weights: Any, batch_index: int | None, argument: str) -> np.ndar
     """One layer's weights as float32 ``[H, Q, K]``: accepts ``[H, Q, K]`` or ``[B, H, Q, K]``
     (``batch_index`` picks the sample; may be omitted when B is 1), numpy, torch (any device,
     any float dtype) or TensorFlow. Raises ``TypeError``/``ValueError`` naming ``argument``."""
-    array = _float32(weights, argument)
-    if array.ndim == 4:
+    if isinstance(weights, (list, tuple)):
+        raise TypeError(f"{argument} must be one tensor or array, not a {type(weights).__name__}")
+    shape = tuple(int(d) for d in getattr(weights, "shape", np.shape(weights)))
+    if len(shape) == 4:  # pick the sample where the tensor lives: never the whole batch on the host
         if batch_index is None:
-            if array.shape[0] != 1:
+            if shape[0] != 1:
                 raise ValueError(
-                    f"{argument} has a batch of {array.shape[0]} samples ({list(array.shape)}); "
+                    f"{argument} has a batch of {shape[0]} samples ({list(shape)}); "
                     "pass batch_index= to pick the sample to show"
                 )
             batch_index = 0
-        if not -array.shape[0] <= batch_index < array.shape[0]:
-            raise ValueError(f"batch_index {batch_index} is out of range for {argument}'s batch of {array.shape[0]}")
-        array = array[batch_index]
+        if not -shape[0] <= batch_index < shape[0]:
+            raise ValueError(f"batch_index {batch_index} is out of range for {argument}'s batch of {shape[0]}")
+        weights = weights[batch_index]
+    array = _float32(weights, argument)
     if array.ndim != 3:
         raise ValueError(
             f"{argument} must be one layer's weights [heads, queries, keys] or [batch, heads, queries, keys], "
@@ -242,7 +260,7 @@ def layer_array(weights: Any, batch_index: int | None, argument: str) -> np.ndar
 
 def check_values(array: np.ndarray, argument: str) -> str | None:
     """Why ``array`` cannot be attention weights (NaN/Inf or negative), or ``None``."""
-    if not np.isfinite(array).all():
+    if not np.isfinite(array.sum(dtype=np.float64)) and not np.isfinite(array).all():  # a finite sum: no NaN/Inf
         bad = int(array.size - np.count_nonzero(np.isfinite(array)))
         return f"{argument} holds {bad} NaN or infinite values; attention weights must be finite"
     lowest = float(array.min())
@@ -258,8 +276,6 @@ def _float32(weights: Any, argument: str) -> np.ndarray:
         if not (weights.is_floating_point()):
             raise TypeError(f"{argument} must be a floating-point tensor, got {weights.dtype}")
         return weights.detach().to(torch.float32).cpu().numpy()
-    if isinstance(weights, (list, tuple)):
-        raise TypeError(f"{argument} must be one tensor or array, not a {type(weights).__name__}")
     from modellens._convert import to_numpy
 
     array = to_numpy(weights, argument)

@@ -46,7 +46,7 @@ export class SortableTable<R> {
       ...columns.map((column) => {
         const th = el("th", {
           text: column.label,
-          attrs: { "data-key": column.key, title: `sort by ${column.label}` },
+          attrs: { "data-key": column.key, title: column.help ?? `sort by ${column.label}` },
         });
         th.addEventListener("click", () => this.sortBy(column.key));
         return th;

@@ -36,6 +36,7 @@ export interface MapRequest {
   wallTime?: number;
   ref: MapRef;
   reference: Reference | null;
+  referenceWallTime?: number; // the reference step's version, when known (same run)
 }
 
 /** What is drawn, for the tooltip and export. */
@@ -102,7 +103,13 @@ export class MapPanel {
       map = await fetchMap(run, tag, step.step, ref, request.wallTime);
       if (request.reference) {
         try {
-          referenceMap = await fetchMap(request.reference.run, tag, request.reference.step, ref);
+          referenceMap = await fetchMap(
+            request.reference.run,
+            tag,
+            request.reference.step,
+            ref,
+            request.referenceWallTime,
+          );
           const why = mismatch(map, referenceMap);
           if (why) {
             note = `${request.reference.label} cannot be subtracted (${why}); showing the weights.`;

@@ -192,6 +192,7 @@ function step(overrides: Partial<StepData> = {}): StepData {
       ],
     ],
     rollout: true,
+    rollout_exact: true,
     thumbnail: { rows: 3, cols: 3 },
     ...overrides,
   };

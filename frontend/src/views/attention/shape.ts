@@ -34,6 +34,7 @@ export interface StepData {
   score_names: string[];
   scores: Array<Array<Array<number | null>>>; // [layer][head][score]
   rollout: boolean;
+  rollout_exact: boolean; // false: multiplied per block (over 2,048 tokens)
   thumbnail: { rows: number; cols: number };
 }
 
@@ -395,6 +396,7 @@ export function scoreRows(step: StepData, key: string, descending: boolean): Sco
   }
   const s = step.score_names.indexOf(key);
   const order = (a: ScoreRow, b: ScoreRow) => a.layer - b.layer || a.head - b.head;
+  if (key === "head") rows.sort((a, b) => a.head - b.head || a.layer - b.layer);
   if (s < 0) return descending ? rows.reverse() : rows;
   const sign = descending ? -1 : 1;
   return rows.sort((a, b) => {

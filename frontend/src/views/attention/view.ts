@@ -191,7 +191,18 @@ export class AttentionView {
     this.summary.textContent = summaryText(data, compare);
     const wallTime = this.wallTime(step);
     await Promise.all([
-      this.mapPanel.show({ run, tag, step: data, wallTime, ref: this.selected, reference }, keepView),
+      this.mapPanel.show(
+        {
+          run,
+          tag,
+          step: data,
+          wallTime,
+          ref: this.selected,
+          reference,
+          referenceWallTime: reference && reference.run === run ? this.wallTime(reference.step) : undefined,
+        },
+        keepView,
+      ),
       this.tokens.setStep(run, tag, data, wallTime),
     ]);
   }
@@ -262,6 +273,7 @@ function summaryText(data: StepData, compare: string): string {
           `block-averaged to ${data.rows} × ${data.cols} (blocks of ${data.row_block} × ${data.col_block}), exact top-${data.top_k} keys per query`,
         ]
       : []),
+    ...(data.rollout && !data.rollout_exact ? ["rollout multiplied per block (over 2,048 tokens)"] : []),
     ...(compare ? [`difference against ${compare}`] : []),
   ].join(" · ");
 }
