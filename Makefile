@@ -41,7 +41,7 @@ test: venv chromium frontend-deps
 
 bench: venv
 	$(PIP) install --quiet '$(TORCH_SPEC)'
-	$(PIP) install --quiet -e '.[test]'
+	$(PIP) install --quiet -e '.[bench]'
 	$(PY) bench/run_all.py
 
 clean:

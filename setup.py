@@ -48,6 +48,20 @@ class BuildPyWithFrontend(build_py):
         super().run()
 
 
+TEST = [
+    "pytest>=7",
+    "playwright>=1.40",
+    "scikit-learn>=1.2",
+    "tqdm>=4.60",
+    "torch>=2.0",
+    "tensorboardX>=2.6",
+    "tensorflow-cpu>=2.16",
+    "transformers>=5",
+    "accelerate>=1.0",  # what transformers.Trainer needs, for the attention callback's test
+    "matplotlib>=3.5",
+    "ruff>=0.6",
+]
+
 setup(
     name="modellens",
     version="0.1.0",
@@ -72,18 +86,9 @@ setup(
             "keras>=3",
             "transformers>=5",
         ],
-        "test": [
-            "pytest>=7",
-            "playwright>=1.40",
-            "scikit-learn>=1.2",
-            "tqdm>=4.60",
-            "torch>=2.0",
-            "tensorboardX>=2.6",
-            "tensorflow-cpu>=2.16",
-            "transformers>=5",
-            "matplotlib>=3.5",
-            "ruff>=0.6",
-        ],
+        "test": TEST,
+        # bench/: the test extra and bertviz, the peer of the Attention view's benchmarks
+        "bench": [*TEST, "bertviz==1.4.1"],
     },
     entry_points={"tensorboard_plugins": ["modellens = modellens.tb_plugin.loader:Loader"]},
     cmdclass={"build_py": BuildPyWithFrontend},

@@ -241,8 +241,8 @@ def test_bad_input_raises_and_writes_nothing(tmp_path):
 
 
 def test_trainer_callback_logs_every_n_steps(tmp_path):
-    """Driven by transformers' own CallbackHandler with real TrainerState/TrainerControl, as the
-    Trainer calls it (accelerate, which TrainingArguments needs, is not installed here)."""
+    """Driven by transformers' own CallbackHandler with real TrainerState/TrainerControl, step by
+    step, as the Trainer calls it."""
     from transformers.trainer_callback import CallbackHandler, TrainerControl, TrainerState
 
     model = bert()
@@ -272,6 +272,41 @@ def test_trainer_callback_logs_every_n_steps(tmp_path):
         mltr.AttentionCallback(str(tmp_path), held, tokens=tokens(T), every=0)
     with pytest.raises(ValueError, match="tokens has 3 entries"):
         mltr.AttentionCallback(str(tmp_path), held, tokens=["a", "b", "c"])
+
+
+def test_the_callback_in_a_real_trainer(tmp_path):
+    """``transformers.Trainer`` itself, on a tiny classification task, the callback attached."""
+    torch.manual_seed(0)
+    cfg = transformers.BertConfig(
+        vocab_size=VOCAB,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=64,
+        num_labels=2,
+    )
+    model = transformers.BertForSequenceClassification._from_config(cfg)
+    data = [{"input_ids": ids(1, T, 200 + i)[0], "labels": torch.tensor(i % 2)} for i in range(24)]
+    held = {"input_ids": ids(1, T, 9)}
+    callback = mltr.AttentionCallback(str(tmp_path / "attention"), held, tokens=tokens(T), every=2)
+    arguments = transformers.TrainingArguments(
+        output_dir=str(tmp_path / "out"),
+        max_steps=6,
+        per_device_train_batch_size=4,
+        learning_rate=1e-2,
+        report_to=[],
+        save_strategy="no",
+        logging_strategy="no",
+        use_cpu=True,
+        disable_tqdm=True,
+    )
+    transformers.Trainer(model=model, args=arguments, train_dataset=data, callbacks=[callback]).train()
+    logs = read_attention(tmp_path / "attention")["attention"]
+    assert sorted(logs) == [0, 2, 4, 6]
+    assert logs[0].header.layer_names == ["bert.encoder.layer.0.attention.self", "bert.encoder.layer.1.attention.self"]
+    assert model.config._attn_implementation == "sdpa" and model.training
+    assert not np.array_equal(logs[0].map(1, 0), logs[6].map(1, 0))
 
 
 def test_import_is_lazy_and_names_the_extra():
