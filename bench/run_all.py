@@ -7,6 +7,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import attention_browser  # noqa: E402
+import attention_capture  # noqa: E402
 import browser_draw  # noqa: E402
 import confusion_logging  # noqa: E402
 import distributions_routes  # noqa: E402
@@ -28,5 +30,7 @@ if __name__ == "__main__":
         browser_draw,
         graph_capture,
         graph_browser,
+        attention_capture,
+        attention_browser,
     ):
         print(module.main(), flush=True)

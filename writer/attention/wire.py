@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from modellens import _packing
+from modellens import _packing, _proto
 from modellens._metadata import UnreadableRecord
 from modellens.attention.reduce import QuantizedMap
 
 _U32 = np.dtype("<u4")
 _F32 = np.dtype("<f4")
 _U16 = np.dtype("<u2")
+_NONE = _proto.COMPRESSION.values_by_name["NONE"].number
 
 
 def _padded(size: int) -> int:
@@ -43,8 +44,18 @@ def map_size(rows: int, cols: int, queries: int, top_k: int) -> int:
     return _padded(values_end + 2 * queries * top_k) + 4 * queries * top_k
 
 
+#: A payload larger than this is compressed only if a sample of it compresses: near-uniform
+#: maps (an untrained model's) barely do, and compressing them whole was most of the encoding.
+_SAMPLE_BYTES = 64 * 1024
+
+
 def seal(payload: bytes) -> bytes:
     """A blob: the compression byte, then the payload (zlib when it saves ≥ 10%)."""
+    if len(payload) > 4 * _SAMPLE_BYTES:
+        middle = len(payload) // 2
+        sample = payload[middle : middle + _SAMPLE_BYTES]
+        if _packing.compress(sample)[0] == _NONE:  # the sample did not compress by 10%
+            return bytes([_NONE]) + payload
     compression, packed = _packing.compress(payload)
     return bytes([compression]) + packed
 
