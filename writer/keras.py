@@ -32,6 +32,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from modellens import attention
+from modellens._lazy import built_on_access
 from modellens.attention import keras_capture
 
 __all__ = ["Callback", "LOGS", "MAX_SLOTS"]  # noqa: F822 (Callback is made on first access)
@@ -708,9 +709,4 @@ def _build_callback_class() -> type:
     return Callback
 
 
-def __getattr__(name: str) -> Any:
-    if name == "Callback":
-        cls = _build_callback_class()
-        globals()["Callback"] = cls
-        return cls
-    raise AttributeError(f"module 'modellens.keras' has no attribute {name!r}")
+__getattr__ = built_on_access(__name__, {"Callback": _build_callback_class})

@@ -34,6 +34,8 @@ from collections.abc import Mapping
 from contextlib import contextmanager
 from typing import Any, Iterator, Sequence
 
+from modellens._lazy import built_on_access
+
 __all__ = ["log_attention", "AttentionCallback", "DEFAULT_TAG"]  # noqa: F822 (AttentionCallback is made on first access)
 
 #: The tag written when none is given (``<tag>/encoder``, ``/decoder``, ``/cross`` for encoder-decoder models).
@@ -528,9 +530,4 @@ def _build_callback_class() -> type:
     return AttentionCallback
 
 
-def __getattr__(name: str) -> Any:
-    if name == "AttentionCallback":
-        cls = _build_callback_class()
-        globals()["AttentionCallback"] = cls
-        return cls
-    raise AttributeError(f"module 'modellens.transformers' has no attribute {name!r}")
+__getattr__ = built_on_access(__name__, {"AttentionCallback": _build_callback_class})
