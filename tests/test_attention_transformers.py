@@ -21,7 +21,8 @@ T, S = 12, 6  # encoder / decoder tokens
 VOCAB = 64
 
 
-def bert():
+def bert(model_class=None, **config):
+    """A 2-layer, 4-head BERT from its config (``BertModel`` unless another class is given)."""
     torch.manual_seed(0)
     cfg = transformers.BertConfig(
         vocab_size=VOCAB,
@@ -30,8 +31,9 @@ def bert():
         num_attention_heads=4,
         intermediate_size=64,
         max_position_embeddings=64,
+        **config,
     )
-    return transformers.BertModel._from_config(cfg)
+    return (model_class or transformers.BertModel)._from_config(cfg)
 
 
 def t5():
@@ -276,17 +278,7 @@ def test_trainer_callback_logs_every_n_steps(tmp_path):
 
 def test_the_callback_in_a_real_trainer(tmp_path):
     """``transformers.Trainer`` itself, on a tiny classification task, the callback attached."""
-    torch.manual_seed(0)
-    cfg = transformers.BertConfig(
-        vocab_size=VOCAB,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        intermediate_size=64,
-        max_position_embeddings=64,
-        num_labels=2,
-    )
-    model = transformers.BertForSequenceClassification._from_config(cfg)
+    model = bert(transformers.BertForSequenceClassification, num_labels=2)
     data = [{"input_ids": ids(1, T, 200 + i)[0], "labels": torch.tensor(i % 2)} for i in range(24)]
     held = {"input_ids": ids(1, T, 9)}
     callback = mltr.AttentionCallback(str(tmp_path / "attention"), held, tokens=tokens(T), every=2)
