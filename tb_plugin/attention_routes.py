@@ -17,11 +17,6 @@ from modellens.tb_plugin.data import Step
 from modellens.tb_plugin.routes import Handler, KindRoutes
 
 
-def _nullable(values: Any) -> Any:
-    """Nested lists of floats with NaN as ``None``."""
-    return [_nullable(v) for v in values] if isinstance(values, list) else (None if values != values else values)
-
-
 def _binary(request: wrappers.Request, payload: bytes) -> wrappers.Response:
     return http_util.Respond(request, gzip.compress(payload, 1), "application/octet-stream", content_encoding="gzip")
 
@@ -58,7 +53,7 @@ class AttentionRoutes(KindRoutes):
             "quantization": header.quantization,
             "max_error": header.max_error,
             "score_names": header.score_names,
-            "scores": _nullable(header.scores.astype(float).tolist()),
+            "scores": header.scores.astype(float).tolist(),  # NaN (undefined) becomes null in respond()
             "rollout": header.rollout,
             "rollout_exact": header.rollout_exact,
             "thumbnail": {"rows": header.thumbnail_rows, "cols": header.thumbnail_cols},
