@@ -197,3 +197,20 @@ def dashboard(browser, url: str, test_name: str, **options):
     finally:
         context.close()
     assert not errors, errors
+
+
+def modellens_values(logdir) -> list[tuple[str, int, object]]:
+    """``(tag, step, Summary.Value)`` of every ModelLens record in the event files of ``logdir``
+    (and below), file by file in name order: what a writer put on disk, read without a server."""
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+
+    from modellens._metadata import PLUGIN_NAME
+
+    found = []
+    for root, _, names in sorted(os.walk(logdir)):
+        for name in sorted(n for n in names if "tfevents" in n):
+            for event in EventFileLoader(os.path.join(root, name)).Load():
+                for value in event.summary.value:
+                    if value.metadata.plugin_data.plugin_name == PLUGIN_NAME:
+                        found.append((value.tag, event.step, value))
+    return found

@@ -3,7 +3,6 @@ of Functional and Sequential models, one eager call of subclassed ones, their la
 
 from __future__ import annotations
 
-import glob
 import math
 import os
 from unittest.mock import ANY
@@ -16,6 +15,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 keras = pytest.importorskip("keras")
 
 import modellens  # noqa: E402
+from harness import modellens_values  # noqa: E402
 from modellens import graph  # noqa: E402
 from modellens.graph import keras_capture, wire  # noqa: E402
 from modellens.keras import _dedupe, _unique_names  # noqa: E402
@@ -476,16 +476,11 @@ def test_the_capture_changes_nothing():
 # ---------------------------------------------------------------------------- the writer
 
 
-def read_graphs(logdir) -> list[tuple[int, wire.Graph]]:
-    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
-
-    found = []
-    for path in sorted(glob.glob(os.path.join(str(logdir), "events.out.tfevents.*"))):
-        for event in EventFileLoader(path).Load():
-            for value in event.summary.value:
-                blob = np.array([value.tensor.string_val[0]], dtype=object)
-                found.append((event.step, value.tag, graph.decode(blob)))
-    return found
+def read_graphs(logdir) -> list[tuple[int, str, wire.Graph]]:
+    return [
+        (step, tag, graph.decode(np.array([value.tensor.string_val[0]], dtype=object)))
+        for tag, step, value in modellens_values(logdir)
+    ]
 
 
 def test_round_trip_through_the_writer(tmp_path):

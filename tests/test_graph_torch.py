@@ -12,6 +12,7 @@ torch = pytest.importorskip("torch")
 nn = torch.nn
 
 import modellens  # noqa: E402
+from harness import modellens_values  # noqa: E402
 from modellens import graph  # noqa: E402
 from modellens.graph import torch_capture  # noqa: E402
 from modellens.graph.torch_capture import capture  # noqa: E402
@@ -591,15 +592,7 @@ def test_bert_without_inputs_is_its_module_tree(bert):
 
 
 def read_graphs(logdir: Path) -> list[tuple[str, int, bytes]]:
-    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
-
-    found = []
-    for path in sorted(logdir.glob("events.out.tfevents.*")):
-        for event in EventFileLoader(str(path)).Load():
-            for value in event.summary.value:
-                if value.metadata.plugin_data.plugin_name and value.tensor.string_val:
-                    found.append((value.tag, event.step, value.tensor.string_val[0]))
-    return found
+    return [(tag, step, value.tensor.string_val[0]) for tag, step, value in modellens_values(logdir)]
 
 
 def test_a_graph_written_by_the_writer_reads_back(tmp_path: Path):
