@@ -116,3 +116,70 @@ def check_text(text: str, argument: str) -> str:
     except UnicodeEncodeError:
         raise ValueError(f"{argument} has {text!r}, which is not valid Unicode text") from None
     return text
+
+
+# ---------------------------------------------------------------------------- named arrays
+
+#: The element types a named array may hold (what the readers accept).
+ARRAY_DTYPES = frozenset({"<f8", "<f4", "<i8", "<i4", "<u8", "<u4", "<u2", "|u1", "|i1", "|b1"})
+#: The most elements one named array may claim (a reader refuses larger claims before allocating).
+MAX_ARRAY_ELEMENTS = 2**28
+
+
+def pack_array(name: str, values: Any) -> Any:
+    """One ``modellens.Array`` (little-endian, zlib when it saves ≥ 10%)."""
+    array = np.asarray(values)
+    dtype = array.dtype.newbyteorder("<") if array.dtype.byteorder not in "|" else array.dtype
+    if dtype.str not in ARRAY_DTYPES:
+        raise TypeError(f"cannot pack {name} of dtype {array.dtype}")  # a bug in the kind, not user input
+    compression, raw = compress(np.ascontiguousarray(array, dtype=dtype).tobytes())
+    return _proto.Array(name=name, dtype=dtype.str, shape=list(array.shape), data=raw, compression=compression)
+
+
+def unpack_arrays(arrays: Any, what: str) -> dict[str, np.ndarray]:
+    """``{name: array}`` of repeated ``modellens.Array``; every size is checked before
+    ``np.frombuffer`` and every defect is an ``UnreadableRecord``."""
+    result: dict[str, np.ndarray] = {}
+    for item in arrays:
+        if item.dtype not in ARRAY_DTYPES:
+            raise UnreadableRecord(f"{what}: array {item.name!r} has the unknown dtype {item.dtype!r}")
+        shape = tuple(int(size) for size in item.shape)
+        if any(size < 0 for size in shape) or len(shape) > 8:
+            raise UnreadableRecord(f"{what}: array {item.name!r} has the bad shape {shape}")
+        elements = int(np.prod(shape, dtype=np.float64)) if shape else 1
+        if elements > MAX_ARRAY_ELEMENTS:
+            raise UnreadableRecord(f"{what}: array {item.name!r} claims {elements} elements")
+        dtype = np.dtype(item.dtype)
+        expected = elements * dtype.itemsize
+        raw = decompress(item.compression, item.data, expected)
+        if len(raw) != expected:
+            raise UnreadableRecord(f"{what}: array {item.name!r} has {len(raw)} bytes, its shape needs {expected}")
+        if item.name in result:
+            raise UnreadableRecord(f"{what}: array {item.name!r} appears twice")
+        result[item.name] = np.frombuffer(raw, dtype=dtype).reshape(shape)
+    return result
+
+
+def require_arrays(arrays: dict[str, np.ndarray], what: str, shapes: dict[str, tuple[int, ...]]) -> None:
+    """Raises ``UnreadableRecord`` unless each named array is present with the given shape."""
+    for name, shape in shapes.items():
+        found = arrays.get(name)
+        if found is None:
+            raise UnreadableRecord(f"{what}: the array {name!r} is missing")
+        if found.shape != tuple(shape):
+            raise UnreadableRecord(f"{what}: the array {name!r} has shape {found.shape}, expected {tuple(shape)}")
+
+
+def blob_sequence_tensor(blobs: list[bytes]) -> tensor_pb2.TensorProto:
+    """The rank-1 ``DT_STRING`` tensor of a blob-sequence step (rank 0 is dropped by Rust)."""
+    tensor = tensor_pb2.TensorProto(dtype=types_pb2.DT_STRING, string_val=blobs)
+    tensor.tensor_shape.dim.add(size=len(blobs))
+    return tensor
+
+
+def header_blob(value: Any, what: str) -> bytes:
+    """The first blob of a blob-sequence step, as the plugin's reader hands it over."""
+    array = np.asarray(value, dtype=object).reshape(-1)
+    if array.size < 1 or not isinstance(array[0], bytes):
+        raise UnreadableRecord(f"a {what} step starts with its header blob")
+    return array[0]

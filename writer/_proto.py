@@ -2,7 +2,8 @@
 
 Equivalent ``.proto`` (package ``modellens``, proto3)::
 
-    enum Kind { KIND_UNSPECIFIED = 0; CONFUSION_MATRIX = 1; DISTRIBUTIONS = 2; GRAPH = 3; ATTENTION = 4; }
+    enum Kind { KIND_UNSPECIFIED = 0; CONFUSION_MATRIX = 1; DISTRIBUTIONS = 2; GRAPH = 3; ATTENTION = 4;
+                CURVES = 5; PREDICTIONS = 6; HEATMAP = 7; }
     // SummaryMetadata.plugin_data.content of every ModelLens record; version is per kind.
     message PluginData { int32 version = 1; Kind kind = 2; }
 
@@ -54,6 +55,50 @@ Equivalent ``.proto`` (package ``modellens``, proto3)::
       string quantization = 18;            // the storage policy, in words
     }
 
+    // One named n-d array, little-endian; the kinds below keep their numbers in these.
+    message Array {
+      string name = 1;
+      string dtype = 2;                    // numpy dtype string: "<f8", "<f4", "<u4", "<i8", "|u1" ...
+      repeated int64 shape = 3;
+      bytes data = 4;
+      Compression compression = 5;
+    }
+    message Arrays { repeated Array arrays = 1; }   // a body blob of the kinds below
+
+    // The header blob of a ROC/PR step (modellens.curves); blob 1 the micro curve, 2 + c class c.
+    message CurvesStep {
+      bool binary = 1;
+      int64 samples = 2;
+      repeated string class_names = 3;
+      repeated Array arrays = 4;           // per-class numbers: auc, ap, positives, negatives, ...
+      bool micro_exact = 5;
+      int32 max_points = 6;
+    }
+
+    // The header blob of a predictions step (modellens.predictions); blob 1 its body.
+    message PredictionsStep {
+      string task = 1;                     // "regression" or "classification"
+      int64 samples = 2;
+      repeated string class_names = 3;
+      repeated string ids = 4;
+      repeated Array arrays = 5;
+      bool exact_points = 6;
+    }
+
+    // The header blob of a tensor heatmap step (modellens.heatmap); blob 1 its cells.
+    message HeatmapStep {
+      repeated int64 shape = 1;            // of the tensor as given
+      string dtype = 2;
+      string layout = 3;                   // "row", "matrix", "kernels", "channels"
+      int64 rows = 4;                      // of the 2-D image before block reduction
+      int64 cols = 5;
+      int64 row_block = 6;
+      int64 col_block = 7;
+      repeated int64 tile = 8;             // [tile_rows, tile_cols] of a grid layout
+      repeated int64 grid = 9;             // [grid_rows, grid_cols] of a grid layout
+      repeated Array arrays = 10;          // global statistics
+    }
+
 Building the classes from a descriptor (instead of committing ``protoc`` output)
 keeps them independent of the protobuf runtime's generated-code version.
 """
@@ -85,7 +130,19 @@ def _file_descriptor() -> descriptor_pb2.FileDescriptorProto:
             if type_name:
                 f.type_name = type_name
 
-    enum("Kind", ["KIND_UNSPECIFIED", "CONFUSION_MATRIX", "DISTRIBUTIONS", "GRAPH", "ATTENTION"])
+    enum(
+        "Kind",
+        [
+            "KIND_UNSPECIFIED",
+            "CONFUSION_MATRIX",
+            "DISTRIBUTIONS",
+            "GRAPH",
+            "ATTENTION",
+            "CURVES",
+            "PREDICTIONS",
+            "HEATMAP",
+        ],
+    )
     enum("CountType", ["COUNT_TYPE_UNSPECIFIED", "UINT8", "UINT16", "UINT32", "UINT64"])
     enum("Compression", ["NONE", "ZLIB"])
     message(
@@ -140,6 +197,54 @@ def _file_descriptor() -> descriptor_pb2.FileDescriptorProto:
             ("quantization", 18, _F.TYPE_STRING, None, False),
         ],
     )
+    message(
+        "Array",
+        [
+            ("name", 1, _F.TYPE_STRING, None, False),
+            ("dtype", 2, _F.TYPE_STRING, None, False),
+            ("shape", 3, _F.TYPE_INT64, None, True),
+            ("data", 4, _F.TYPE_BYTES, None, False),
+            ("compression", 5, _F.TYPE_ENUM, ".modellens.Compression", False),
+        ],
+    )
+    message("Arrays", [("arrays", 1, _F.TYPE_MESSAGE, ".modellens.Array", True)])
+    message(
+        "CurvesStep",
+        [
+            ("binary", 1, _F.TYPE_BOOL, None, False),
+            ("samples", 2, _F.TYPE_INT64, None, False),
+            ("class_names", 3, _F.TYPE_STRING, None, True),
+            ("arrays", 4, _F.TYPE_MESSAGE, ".modellens.Array", True),
+            ("micro_exact", 5, _F.TYPE_BOOL, None, False),
+            ("max_points", 6, _F.TYPE_INT32, None, False),
+        ],
+    )
+    message(
+        "PredictionsStep",
+        [
+            ("task", 1, _F.TYPE_STRING, None, False),
+            ("samples", 2, _F.TYPE_INT64, None, False),
+            ("class_names", 3, _F.TYPE_STRING, None, True),
+            ("ids", 4, _F.TYPE_STRING, None, True),
+            ("arrays", 5, _F.TYPE_MESSAGE, ".modellens.Array", True),
+            ("exact_points", 6, _F.TYPE_BOOL, None, False),
+        ],
+    )
+    message(
+        "HeatmapStep",
+        [
+            ("shape", 1, _F.TYPE_INT64, None, True),
+            ("dtype", 2, _F.TYPE_STRING, None, False),
+            ("layout", 3, _F.TYPE_STRING, None, False),
+            ("rows", 4, _F.TYPE_INT64, None, False),
+            ("cols", 5, _F.TYPE_INT64, None, False),
+            ("row_block", 6, _F.TYPE_INT64, None, False),
+            ("col_block", 7, _F.TYPE_INT64, None, False),
+            ("tile", 8, _F.TYPE_INT64, None, True),
+            ("grid", 9, _F.TYPE_INT64, None, True),
+            ("arrays", 10, _F.TYPE_MESSAGE, ".modellens.Array", True),
+        ],
+    )
     return fdp
 
 
@@ -150,6 +255,11 @@ PluginData = _CLASSES["modellens.PluginData"]
 ConfusionMatrixStep = _CLASSES["modellens.ConfusionMatrixStep"]
 DistributionsStep = _CLASSES["modellens.DistributionsStep"]
 AttentionStep = _CLASSES["modellens.AttentionStep"]
+Array = _CLASSES["modellens.Array"]
+Arrays = _CLASSES["modellens.Arrays"]
+CurvesStep = _CLASSES["modellens.CurvesStep"]
+PredictionsStep = _CLASSES["modellens.PredictionsStep"]
+HeatmapStep = _CLASSES["modellens.HeatmapStep"]
 KIND = _POOL.FindEnumTypeByName("modellens.Kind")
 COUNT_TYPE = _POOL.FindEnumTypeByName("modellens.CountType")
 COMPRESSION = _POOL.FindEnumTypeByName("modellens.Compression")

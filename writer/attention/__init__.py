@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
-from tensorboard.compat.proto import summary_pb2, tensor_pb2, types_pb2
+from tensorboard.compat.proto import summary_pb2
 
 from modellens import _metadata, _packing, _proto
 from modellens._metadata import UnreadableRecord
@@ -264,8 +264,7 @@ def encode(tag: str, data: Attention) -> summary_pb2.Summary.Value:
         thumbnails.append(data.rollout_thumbnail[None])
     blobs = [header.SerializeToString(), wire.seal(wire.pack_thumbnails(np.concatenate(thumbnails)))]
     blobs += [wire.seal(wire.pack_map(m)) for m in maps]
-    tensor = tensor_pb2.TensorProto(dtype=types_pb2.DT_STRING, string_val=blobs)
-    tensor.tensor_shape.dim.add(size=len(blobs))
+    tensor = _packing.blob_sequence_tensor(blobs)
     return summary_pb2.Summary.Value(
         tag=tag, metadata=_metadata.summary_metadata(KIND, VERSION, DATA_CLASS), tensor=tensor
     )
@@ -320,18 +319,11 @@ class AttentionHeader:
         return layer * (self.heads + 1) + head
 
 
-def _header_blob(value: Any) -> bytes:
-    array = np.asarray(value, dtype=object).reshape(-1)
-    if array.size < 1 or not isinstance(array[0], bytes):
-        raise UnreadableRecord("an attention step starts with its serialized header")
-    return array[0]
-
-
 def decode(value: Any) -> AttentionHeader:
     """The header of a step, from what a data provider returns (its blobs as a bytes array; only
     the first is read). Raises ``UnreadableRecord`` for anything malformed."""
     try:
-        message = _proto.AttentionStep.FromString(_header_blob(value))
+        message = _proto.AttentionStep.FromString(_packing.header_blob(value, "attention"))
     except UnreadableRecord:
         raise
     except Exception as error:  # protobuf raises DecodeError and others
