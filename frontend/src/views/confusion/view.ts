@@ -40,6 +40,7 @@ export class ConfusionView {
   private highlight: [string, string] | null = null; // true and predicted class names
   private staleness = new Staleness();
   private seriesKey = ""; // the run and tag whose series is loaded
+  private starting: Promise<void> | null = null;
 
   private picker = new RunTagPicker({
     load: fetchTags,
@@ -142,7 +143,28 @@ export class ConfusionView {
   }
 
   async start(): Promise<void> {
-    await this.picker.start();
+    this.starting = this.picker.start();
+    await this.starting;
+  }
+
+  /** Shows a run (its tag `tag`, else its first) at `step` (else the latest), highlighting the
+   * diagonal cell of the class named `tensor`, as another view asks (Alerts, ROC / PR). */
+  async open(state: { run?: string; tag?: string; tensor?: string; step?: number | null }): Promise<void> {
+    await (this.starting ?? this.start());
+    const tags = state.run ? (this.picker.listing[state.run] ?? []) : [];
+    const tag = state.tag && tags.includes(state.tag) ? state.tag : [...tags].sort()[0];
+    if (!state.run || !tag || !this.picker.choose(state.run, tag)) {
+      this.fail(new Error(`run ${state.run ?? ""} has no confusion matrices`));
+      return;
+    }
+    this.highlight = state.tensor ? [state.tensor, state.tensor] : null;
+    const loaded = JSON.stringify([state.run, tag]) === this.seriesKey; // loadSeries will not redraw
+    await this.loadSeries(false);
+    if (state.step !== undefined && state.step !== null && state.step !== this.slider.step) {
+      this.slider.goTo(state.step);
+    } else if (loaded) {
+      await this.renderStep(true);
+    }
   }
 
   private async loadSeries(keepPosition: boolean): Promise<void> {
