@@ -282,6 +282,20 @@ class DistributionsRoutes(KindRoutes):
         tags = self._tags_of(ctx, experiment_id).get(run)
         if not tags:
             raise errors.NotFoundError(f"no distributions for run {run!r}")
+        return {
+            "run": run,
+            "thresholds": {name: getattr(thresholds, name) for name in health.Thresholds.names()},
+            "verdicts": [v.as_dict() for v in self.run_verdicts(ctx, experiment_id, run, tags, thresholds)],
+        }
+
+    def runs(self, ctx, experiment_id: str) -> dict[str, list[str]]:
+        """``{run: [tag, ...]}`` of every run with distributions (ModelLens or TensorBoard's own)."""
+        return self._tags_of(ctx, experiment_id)
+
+    def run_verdicts(
+        self, ctx, experiment_id: str, run: str, tags: list[str], thresholds: health.Thresholds
+    ) -> list[health.Verdict]:
+        """The training-health verdicts of one run over its distribution ``tags``."""
         by_tag: dict[str, TagSeries] = {}
         for tag in tags:
             series = self.tag_series(ctx, experiment_id, run, tag)
@@ -289,15 +303,10 @@ class DistributionsRoutes(KindRoutes):
                 by_tag.update(legacy_roles(series))
             else:
                 by_tag[tag] = series
-        found = [
+        return [
             dataclasses.replace(v, tag=legacy.TAG) if v.tag.startswith(legacy.TAG) else v
             for v in health.verdicts(by_tag, thresholds)
         ]
-        return {
-            "run": run,
-            "thresholds": {name: getattr(thresholds, name) for name in health.Thresholds.names()},
-            "verdicts": [v.as_dict() for v in found],
-        }
 
     @wrappers.Request.application
     def _tensor(self, request: wrappers.Request) -> wrappers.Response:
