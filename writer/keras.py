@@ -15,6 +15,9 @@ logging steps only, the gradients, ΔW and (with ``steps_per_execution > 1``) th
 into non-trainable buffer variables; ``on_train_batch_end`` reads them on the host and calls
 ``Writer.distributions``. Everything is unwrapped at ``on_train_end``.
 
+With ``heatmaps=["dense/kernel", ...]`` it also logs those variables' values as tensor heatmaps
+(``Writer.tensor_heatmap``) at the same steps as the weights.
+
 With ``attention_example=(x, tokens)`` the callback also logs the attention scores of every
 ``MultiHeadAttention`` layer on that held input every ``attention_every`` epochs (one extra eager
 call with each layer's ``call`` wrapped to return its scores, restored right after).
@@ -24,6 +27,7 @@ This module imports nothing heavy: Keras and TensorFlow load on first use of ``C
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
 import warnings
@@ -373,6 +377,28 @@ def _check_attention_example(example: Any) -> tuple[Any, list[str], list[str] | 
     return x, tokens, queries
 
 
+def _check_heatmaps(heatmaps: Any) -> tuple[str, ...]:
+    if isinstance(heatmaps, str):
+        heatmaps = (heatmaps,)
+    try:
+        paths = tuple(heatmaps)
+    except TypeError:
+        raise TypeError(
+            f"heatmaps must be a list of variable paths such as ['dense/kernel'], got {heatmaps!r}"
+        ) from None
+    for path in paths:
+        if not isinstance(path, str):
+            raise TypeError(f"heatmaps must hold variable paths (str), got {path!r} ({type(path).__name__})")
+    return tuple(dict.fromkeys(paths))
+
+
+def _is_empty(log: Any) -> bool:
+    try:
+        return not isinstance(log, str) and len(log) == 0
+    except TypeError:
+        return False
+
+
 def _build_callback_class() -> type:
     keras, tf = _import_keras()
 
@@ -397,6 +423,15 @@ def _build_callback_class() -> type:
           column ``update_ratio`` = ‖ΔW‖ / ‖W before‖ (inf or NaN where ‖W before‖ is 0).
 
         Names are the variables' ``.path`` (``dense/kernel``) in model order.
+
+        **Heatmaps.** ``heatmaps=["dense/kernel", "conv/kernel", ...]`` (variable paths, as in
+        ``model.weights``) logs each variable's value with ``Writer.tensor_heatmap``
+        (``channels_last=True``: a Conv2D kernel ``[kh, kw, in, out]`` is drawn as its grid of
+        kernels) under the tag ``heatmaps/<path>``, at the same steps and with the same values as
+        ``"weights"`` (step 0 when a ``fit`` starts from 0, then every ``every`` steps; snapshotted
+        in the graph when ``steps_per_execution > 1``). An unknown path raises ``ValueError``
+        listing the model's paths when ``fit`` starts (a subclassed model that ``fit`` builds:
+        after its first batch). With ``heatmaps``, ``log`` may be empty.
 
         **Graph.** With ``graph=True`` (the default) the model's structure is logged once, under
         the tag ``model``, when ``fit`` starts (a subclassed model that ``fit`` builds on its
@@ -462,8 +497,11 @@ def _build_callback_class() -> type:
             graph: bool = True,
             attention_example: Any = None,
             attention_every: int = 1,
+            heatmaps: Any = (),
         ) -> None:
             super().__init__()
+            self._heatmap_paths = _check_heatmaps(heatmaps)
+            self._heatmaps: list[tuple[str, Any, int]] = []  # (path, variable, index in model.weights)
             self._attention = _check_attention_example(attention_example)
             if (
                 isinstance(attention_every, (bool, np.bool_))
@@ -479,7 +517,7 @@ def _build_callback_class() -> type:
                 raise TypeError(f"graph must be True or False, got {graph!r}")
             self._graph_pending = graph
             self.every = _check_every(every)
-            self.log = _check_log(log)
+            self.log = () if self._heatmap_paths and _is_empty(log) else _check_log(log)
             self._writer, self._logdir = _check_target(target)
             self._owns_writer = self._writer is None
             self._capture: _Capture | None = None
@@ -505,6 +543,7 @@ def _build_callback_class() -> type:
             self._optimizer = optimizer
             # The held example's attention first: a bad attention_example raises before anything changes.
             first_attention = self._attention_now() if self._attention is not None else None
+            self._resolve_heatmaps()  # an unknown variable path raises before anything changes
             if self._iterations() != 0:
                 first_attention = None  # a resumed fit: logged at the next logging epoch
             # Wrappers left by a fit that raised (Keras then skips on_train_end) go first.
@@ -512,7 +551,7 @@ def _build_callback_class() -> type:
             log = self.log
             replicas = int(getattr(model.distribute_strategy, "num_replicas_in_sync", 1) or 1)
             self._replicas = replicas
-            if replicas > 1 and log != ("weights",):
+            if replicas > 1 and set(log) - {"weights"}:
                 self._warn(
                     "replicas",
                     f"modellens.keras.Callback: {replicas} replicas; under a multi-replica tf.distribute "
@@ -522,12 +561,13 @@ def _build_callback_class() -> type:
             self._log_now = log
             spe = max(1, int(getattr(model, "steps_per_execution", 1) or 1))
             self._spe = spe
-            needs_graph = replicas == 1 and ("gradients" in log or "updates" in log or ("weights" in log and spe > 1))
+            snapshot = ("weights" in log or bool(self._heatmap_paths)) and spe > 1
+            needs_graph = replicas == 1 and ("gradients" in log or "updates" in log or snapshot)
             self._weights = _dedupe(model.weights)
             self._weight_names = _unique_names(self._weights)
             if needs_graph:
                 slots = min(MAX_SLOTS, math.ceil(spe / self.every))
-                self._capture = _Capture(tf, model, optimizer, self.every, log, slots, "weights" in log and spe > 1)
+                self._capture = _Capture(tf, model, optimizer, self.every, log, slots, snapshot)
                 by_id = {id(v): name for v, name in zip(self._weights, self._weight_names)}
                 self._trainable_names = [by_id.get(id(v), str(v.path)) for v in self._capture.trainable]
                 self._capture.install()
@@ -542,6 +582,8 @@ def _build_callback_class() -> type:
             self._begin = None
             if current == 0 and "weights" in log:
                 self._write("weights", self._named(self._weight_names, self._weights), 0)
+            if current == 0:
+                self._write_heatmaps(None, 0)
             self._log_graph(current)
             self._attention_step = -1
             if first_attention is not None:
@@ -646,6 +688,39 @@ def _build_callback_class() -> type:
         def _named(self, names: list[str], values: list[Any]) -> dict[str, Any]:
             return {name: _numpy(value) for name, value in zip(names, values)}
 
+        def _resolve_heatmaps(self) -> None:
+            """``heatmaps``' variable paths → the model's variables (once the model is built: a
+            subclassed model that ``fit`` builds on its first batch is resolved after it)."""
+            self._heatmaps = []
+            if not self._heatmap_paths or not self.model.built:
+                return
+            variables = _dedupe(self.model.weights)
+            index = {name: k for k, name in enumerate(_unique_names(variables))}
+            for path in self._heatmap_paths:
+                if path not in index:
+                    close = difflib.get_close_matches(path, list(index), n=3)
+                    raise ValueError(
+                        f"heatmaps names {path!r}, which is not a variable path of the model"
+                        + (f"; did you mean {', '.join(map(repr, close))}?" if close else "")
+                        + f" Valid paths: {', '.join(index)}"
+                    )
+                self._heatmaps.append((path, variables[index[path]], index[path]))
+
+        def _write_heatmaps(self, snapshots: list[Any] | None, step: int) -> None:
+            """``Writer.tensor_heatmap`` of each ``heatmaps`` variable: its value now, or in
+            ``snapshots`` (the weights copied inside the graph at the logged step, in
+            ``model.weights`` order)."""
+            if self._heatmap_paths and not self._heatmaps:
+                self._resolve_heatmaps()
+            for path, variable, k in self._heatmaps:
+                value = snapshots[k] if snapshots is not None and k < len(snapshots) else variable
+                try:
+                    self._writer.tensor_heatmap(f"heatmaps/{path}", _numpy(value), step=step, channels_last=True)
+                except Exception as error:  # never stop training for a heatmap
+                    self._warn(
+                        f"heatmap {path}", f"modellens.keras.Callback could not log the heatmap of {path}: {error!r}"
+                    )
+
         def _write(self, tag: str, tensors: dict[str, Any], step: int, extras: Any = None) -> None:
             if tensors:
                 self._writer.distributions(tag, tensors, step=step, extras=extras)
@@ -659,7 +734,9 @@ def _build_callback_class() -> type:
                 # under a multi-replica strategy: those at the end of the execution.)
                 logged = expected[-1:] if self._spe > 1 else [s for s in expected if s == current]
                 for step in logged:
-                    self._write("weights", self._named(self._weight_names, self._weights), step)
+                    if "weights" in self._log_now:
+                        self._write("weights", self._named(self._weight_names, self._weights), step)
+                    self._write_heatmaps(None, step)
                 if self._spe > 1:
                     expected = logged
             else:
@@ -682,9 +759,10 @@ def _build_callback_class() -> type:
 
         def _log_slot(self, capture: _Capture, slot: int, step: int) -> None:
             log = self._log_now
+            values = capture.snapshots[slot] if capture.snapshot_weights else self._weights
             if "weights" in log:
-                values = capture.snapshots[slot] if capture.snapshot_weights else self._weights
                 self._write("weights", self._named(self._weight_names, values), step)
+            self._write_heatmaps(capture.snapshots[slot] if capture.snapshot_weights else None, step)
             if "gradients" in log:
                 rows = capture.grad_rows
                 self._write(

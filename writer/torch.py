@@ -20,6 +20,12 @@ change to the training loop and sees what the optimizer applies:
   the output of the first training-mode forward pass, and ``dead_fraction`` = the fraction of
   channels that are exactly zero over that whole batch (channel = dim 1 for outputs of rank ≥ 4
   and of convolution/normalisation/pooling modules, the last dim otherwise).
+- **heatmaps** (opt-in, ``heatmaps=[...]``): on logging steps, ``Writer.tensor_heatmap`` of a
+  parameter's value (``"fc1.weight"``, in the pre-hook, like the weights), of its gradient as the
+  optimizer applies it (``"fc1.weight.grad"``, in the pre-hook, like the gradients) or of a
+  module's output (``"fc1:output"``: a forward hook armed like the activation hooks, reducing the
+  first training-mode output at once, sample 0 of a 4-D output in the ``channels`` layout), each
+  under the tag ``heatmaps/<entry>``.
 
 Between logging steps a hook costs one dictionary lookup and a counter increment. Steps are
 the optimizer's step count (0 for the first step; a resumed Adam-like optimizer goes on from the
@@ -36,6 +42,7 @@ import warnings
 import weakref
 from typing import Any, Callable, Sequence
 
+from modellens import heatmap as _heatmap
 from modellens.attention.torch_capture import AttentionCapture
 
 __all__ = ["watch", "WatchHandle", "attention", "AttentionCapture", "SAMPLE", "KINDS"]
@@ -124,6 +131,7 @@ class WatchHandle:
         prefix: str,
         owns_writer: bool = False,
         graph: bool = True,
+        heatmaps: tuple[str, ...] = (),
     ) -> None:
         _torch()  # fails early, naming the extra to install
         self._writer = writer
@@ -144,6 +152,9 @@ class WatchHandle:
                 if not any(True for _ in module.children()) and name:
                     self._modules.append((model_prefix + _clean(name), module))
         self._names_by_id = {id(p): name for name, p in self._params.items()}
+        self._heatmaps = _resolve_heatmaps(heatmaps, self._params, _named_modules(models))  # before any hook
+        self._heatmap_step: int | None = None
+        self._heatmap_outputs: dict[str, Any] = {}
         self._states: weakref.WeakKeyDictionary[Any, _OptimizerState | None] = weakref.WeakKeyDictionary()
         self._pending: dict[str, _Pending] = {}
         self._weights_step: int | None = None
@@ -164,7 +175,7 @@ class WatchHandle:
             optimizer_module.register_optimizer_step_pre_hook(self._pre_hook),
             optimizer_module.register_optimizer_step_post_hook(self._post_hook),
         ]
-        if "activations" in log:
+        if self._wants_forward:
             self._arm()
 
     # ------------------------------------------------------------------ public
@@ -269,7 +280,7 @@ class WatchHandle:
             torch = _torch()
             with torch.no_grad():
                 self._safely(self._log_updates, state)
-        if "activations" in self._log and state.count % self._every == 0 and not self._forward_hooks:
+        if self._wants_forward and state.count % self._every == 0 and not self._forward_hooks:
             self._arm()
 
     def _step(self, state: _OptimizerState) -> int:
@@ -293,6 +304,8 @@ class WatchHandle:
             }
         if "activations" in self._log and self._forward_hooks:
             self._log_activations(step, state)
+        if self._heatmaps:
+            self._log_heatmaps(step, state, grad_scale)
 
     def _log_updates(self, state: _OptimizerState) -> None:
         torch = _torch()
@@ -389,10 +402,19 @@ class WatchHandle:
 
     # ------------------------------------------------------------------ activations
 
+    @property
+    def _wants_forward(self) -> bool:
+        return "activations" in self._log or any(entry.kind == "output" for entry in self._heatmaps)
+
     def _arm(self) -> None:
         self._captured = {}
-        for name, module in self._modules:
-            self._forward_hooks.append(module.register_forward_hook(self._activation_hook(name)))
+        self._heatmap_outputs = {}
+        if "activations" in self._log:
+            for name, module in self._modules:
+                self._forward_hooks.append(module.register_forward_hook(self._activation_hook(name)))
+        for entry in self._heatmaps:
+            if entry.kind == "output":
+                self._forward_hooks.append(entry.target.register_forward_hook(self._output_hook(entry.name)))
 
     def _disarm(self) -> None:
         for hook in self._forward_hooks:
@@ -435,6 +457,136 @@ class WatchHandle:
             step=step,
             extras={"dead_fraction": dict(zip(names, fractions))},
         )
+
+    # ------------------------------------------------------------------ heatmaps
+
+    def _output_hook(self, name: str) -> Callable[..., None]:
+        torch = _torch()
+
+        def hook(module: Any, inputs: Any, output: Any) -> None:
+            if name in self._heatmap_outputs or not module.training or not torch.is_grad_enabled():
+                return
+            out = _first_tensor(torch, output)
+            if out is None:
+                self._safely(_raise, TypeError(f"the output of {name!r} holds no tensor to draw"))
+                return
+
+            def reduce() -> None:  # reduced now (only this sample leaves the device), written at the step
+                layout = "channels" if out.dim() == 4 else "auto"
+                with torch.no_grad():
+                    self._heatmap_outputs[name] = _heatmap.from_input(out, layout=layout, argument=name)
+
+            self._safely(reduce)
+
+        return hook
+
+    def _log_heatmaps(self, step: int, state: _OptimizerState, grad_scale: Any) -> None:
+        """The heatmaps of a logging step: values once per step, each gradient with the optimizer
+        that holds its parameter, module outputs captured by the armed forward hooks."""
+        write = self._writer.tensor_heatmap
+        tag = self._prefix + "heatmaps/"
+        first = self._heatmap_step != step
+        self._heatmap_step = step
+        in_state = {id(p) for p in state.params}
+        for entry in self._heatmaps:
+            if entry.kind == "value" and first:
+                self._safely(lambda e=entry: write(tag + e.name, e.target, step=step))
+            elif entry.kind == "grad" and id(entry.target) in in_state and entry.target.grad is not None:
+                grad = entry.target.grad if grad_scale is None else entry.target.grad / grad_scale
+                self._safely(lambda e=entry, g=grad: write(tag + e.name, g, step=step))
+        if first and any(entry.kind == "output" for entry in self._heatmaps):
+            self._disarm()
+            outputs, self._heatmap_outputs = self._heatmap_outputs, {}
+            for name, data in outputs.items():
+                self._safely(lambda n=name, d=data: write(tag + n, d, step=step))
+
+
+@dataclasses.dataclass(frozen=True)
+class _HeatmapEntry:
+    name: str  # as given: "fc1.weight", "fc1.weight.grad", "fc1:output"
+    kind: str  # "value", "grad" or "output"
+    target: Any  # the parameter, or the module
+
+
+def _resolve_heatmaps(entries: tuple[str, ...], params: dict[str, Any], modules: dict[str, Any]) -> list[_HeatmapEntry]:
+    """The heatmap entries of ``watch``; ``ValueError`` listing the valid names for an unknown one."""
+    resolved = []
+    for entry in entries:
+        if entry in params:
+            resolved.append(_HeatmapEntry(entry, "value", params[entry]))
+        elif entry.endswith(".grad") and entry[: -len(".grad")] in params:
+            resolved.append(_HeatmapEntry(entry, "grad", params[entry[: -len(".grad")]]))
+        elif entry.endswith(":output") and entry[: -len(":output")] in modules:
+            resolved.append(_HeatmapEntry(entry, "output", modules[entry[: -len(":output")]]))
+        else:
+            import difflib
+
+            valid = [*params, *(f"{n}.grad" for n in params), *(f"{n}:output" for n in modules)]
+            close = difflib.get_close_matches(entry, valid, n=3)
+            shown = ", ".join(valid[:_LISTED_NAMES]) + (
+                f", … ({len(valid) - _LISTED_NAMES} more)" if len(valid) > _LISTED_NAMES else ""
+            )
+            raise ValueError(
+                f"heatmaps names {entry!r}, which is neither a parameter ('<param>'), its gradient "
+                f"('<param>.grad') nor a module's output ('<module>:output') of the model"
+                + (f"; did you mean {', '.join(map(repr, close))}?" if close else "")
+                + f" Valid names: {shown}"
+            )
+    return resolved
+
+
+#: How many valid names an unknown heatmap entry's error lists.
+_LISTED_NAMES = 200
+
+
+def _named_modules(models: list[tuple[str, Any]]) -> dict[str, Any]:
+    """Every named submodule (not the root) by the name ``heatmaps`` uses: ``"fc1"``, ``"0.fc1"``."""
+    return {
+        model_prefix + _clean(name): module
+        for model_prefix, model in models
+        for name, module in model.named_modules()
+        if name
+    }
+
+
+def _named_parameters(models: list[tuple[str, Any]]) -> dict[str, Any]:
+    """The parameters by their watched names (tied weights once, under their first name)."""
+    params: dict[str, Any] = {}
+    seen: set[int] = set()
+    for model_prefix, model in models:
+        for name, p in model.named_parameters():
+            if id(p) not in seen:
+                seen.add(id(p))
+                params[model_prefix + _clean(name)] = p
+    return params
+
+
+def _raise(error: Exception) -> None:
+    raise error
+
+
+def _first_tensor(torch: Any, output: Any) -> Any:
+    """The tensor a module returned (the first of a tuple, list or mapping), or ``None``."""
+    while isinstance(output, (tuple, list)) and output:
+        output = output[0]
+    if isinstance(output, dict) and output:
+        output = next(iter(output.values()))
+    return output if isinstance(output, torch.Tensor) else None
+
+
+def _check_heatmaps(heatmaps: Any) -> tuple[str, ...]:
+    if isinstance(heatmaps, str):
+        heatmaps = (heatmaps,)
+    try:
+        entries = tuple(heatmaps)
+    except TypeError:
+        raise TypeError(
+            f"heatmaps must be a list of names such as ['fc1.weight', 'fc1.weight.grad', 'fc1:output'], got {heatmaps!r}"
+        ) from None
+    for entry in entries:
+        if not isinstance(entry, str):
+            raise TypeError(f"heatmaps must hold str names, got {entry!r} ({type(entry).__name__})")
+    return tuple(dict.fromkeys(entries))
 
 
 def _capture_inputs(model: Any, args: tuple, kwargs: dict) -> Any:
@@ -507,6 +659,13 @@ def _check_log(log: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(kinds))
 
 
+def _is_empty(log: Any) -> bool:
+    try:
+        return len(log) == 0
+    except TypeError:
+        return False
+
+
 def _as_writer(writer: Any) -> tuple[Any, bool]:
     """``(modellens writer, whether watch opened it)``."""
     if hasattr(writer, "distributions") and callable(writer.distributions):
@@ -532,6 +691,7 @@ def watch(
     step_fn: Callable[[], int] | None = None,
     prefix: str = "",
     graph: bool = True,
+    heatmaps: Sequence[str] | str = (),
 ) -> WatchHandle:
     """Logs distributions of ``model``'s weights, gradients and updates every ``every``
     optimizer steps (steps 0, every, 2·every, …), with no change to the training loop.
@@ -546,7 +706,15 @@ def watch(
     ``step_fn``: returns the step to write (default: the optimizer's step count).
     ``graph``: log each model's structure once, at the first optimizer step, captured on the
     first batch the model was called with (tag ``prefix + "model"``; ``model_0``, ``model_1``…
-    for a list); ``False`` to skip it. Returns a handle whose ``remove()`` removes every hook.
+    for a list); ``False`` to skip it.
+    ``heatmaps``: tensors to log as ``Writer.tensor_heatmap`` at each logging step, under the
+    tag ``prefix + "heatmaps/<entry>"``: a parameter's name (``"fc1.weight"``: its value),
+    ``"<param>.grad"`` (its gradient as the optimizer applies it, as ``"gradients"`` sees it)
+    or ``"<module>:output"`` (the module's output in the first training-mode forward pass of
+    the step, reduced inside a forward hook registered only for logging steps; a 4-D output is
+    drawn as the channels of its first sample). Unknown names raise ``ValueError`` listing the
+    valid ones, before any hook is registered. With ``heatmaps``, ``log`` may be empty.
+    Returns a handle whose ``remove()`` removes every hook.
     """
     torch = _torch()
     models = list(model) if isinstance(model, (list, tuple)) else [model]
@@ -557,7 +725,8 @@ def watch(
             raise TypeError(f"model must be a torch.nn.Module or a list of them, got {type(m).__name__}")
     if isinstance(every, bool) or not isinstance(every, int) or every < 1:
         raise ValueError(f"every must be a positive int (optimizer steps between logs), got {every!r}")
-    kinds = _check_log(log)
+    heatmap_entries = _check_heatmaps(heatmaps)
+    kinds = () if heatmap_entries and not isinstance(log, str) and _is_empty(log) else _check_log(log)
     if not isinstance(exact, bool):
         raise TypeError(f"exact must be True or False, got {exact!r}")
     if step_fn is not None and not callable(step_fn):
@@ -572,6 +741,13 @@ def watch(
             stacklevel=2,
         )
         kinds = tuple(k for k in kinds if k != "activations") or ("weights",)
+    if any(entry.endswith(":output") for entry in heatmap_entries) and any(_is_compiled(torch, m) for m in models):
+        warnings.warn(
+            "modellens.torch.watch: module outputs are not recorded for torch.compile'd modules (compiled "
+            "graphs do not run forward hooks added later); watch the module before compiling it",
+            stacklevel=2,
+        )
+        heatmap_entries = tuple(e for e in heatmap_entries if not e.endswith(":output"))
     named = [("" if len(models) == 1 else f"{i}.", m) for i, m in enumerate(models)]
     if not any(True for _, m in named for _ in m.parameters()):
         raise ValueError("model has no parameters to watch")
@@ -582,10 +758,14 @@ def watch(
             "is then logged twice. Call remove() on the earlier handle first.",
             stacklevel=2,
         )
+    if heatmap_entries:  # unknown names are refused before a writer is opened or a hook registered
+        _resolve_heatmaps(heatmap_entries, _named_parameters(named), _named_modules(named))
     sink, owns_writer = _as_writer(writer)
     if not isinstance(graph, bool):
         raise TypeError(f"graph must be True or False, got {graph!r}")
-    handle = WatchHandle(named, sink, every, kinds, exact, step_fn, prefix, owns_writer, graph)
+    if heatmap_entries and not callable(getattr(sink, "tensor_heatmap", None)):
+        raise TypeError(f"heatmaps needs a writer with tensor_heatmap (a modellens.Writer), got {type(sink).__name__}")
+    handle = WatchHandle(named, sink, every, kinds, exact, step_fn, prefix, owns_writer, graph, heatmap_entries)
     _live_handles.add(handle)
     return handle
 
