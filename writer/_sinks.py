@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
@@ -16,6 +17,7 @@ class OwnFile:
     def __init__(self, logdir: str, flush_secs: float, filename_suffix: str) -> None:
         self._file = EventFileWriter(logdir, flush_secs=flush_secs, filename_suffix=filename_suffix)
         self.path = self._file.path
+        self.logdir = os.path.dirname(os.path.abspath(self.path))
 
     def add_summary(self, summary: summary_pb2.Summary, step: int, wall_time: float) -> None:
         self._file.add_event(event_pb2.Event(wall_time=wall_time, step=step, summary=summary))
@@ -42,6 +44,7 @@ class ForeignWriter:
         self._timer: threading.Timer | None = None
         self._lock = threading.Lock()
         self.path = writer._get_file_writer().get_logdir()
+        self.logdir = self.path
 
     def add_summary(self, summary: summary_pb2.Summary, step: int, wall_time: float) -> None:
         file_writer = self._writer._get_file_writer()
