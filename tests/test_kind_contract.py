@@ -14,7 +14,7 @@ from tensorboard.compat.proto import summary_pb2, tensor_pb2, types_pb2
 
 import modellens
 from harness import PROVIDERS, Served
-from modellens import _metadata, _proto, attention, confusion_matrix, distributions, graph
+from modellens import _metadata, _proto, attention, confusion_matrix, curves, distributions, graph, heatmap, predictions
 
 
 @dataclass(frozen=True)
@@ -66,11 +66,48 @@ def check_attention(body: dict, step: int) -> None:
     assert body["scores"][1][1][2] == pytest.approx((step / (step + 1) + 2 / 3) / 3, abs=1e-6)
 
 
+def write_heatmap(writer: modellens.Writer, tag: str, step: int) -> None:
+    values = np.arange(12.0).reshape(3, 4) + step
+    values[0, 1] = np.nan
+    writer.tensor_heatmap(tag, values, step=step)
+
+
+def check_heatmap(body: dict, step: int) -> None:
+    assert body["shape"] == [3, 4] and body["layout"] == "matrix" and body["reduced"] is False
+    assert body["values"][:3] == [step, None, step + 2] and body["finite_max"] == step + 11
+    assert body["nonfinite"] == {"cells": [1], "nan": [1], "posinf": [0], "neginf": [0]}
+
+
+def write_predictions(writer: modellens.Writer, tag: str, step: int) -> None:
+    y_true = np.arange(10.0) + step
+    writer.predictions(tag, y_true, y_true + (step + 1) * (-1.0) ** np.arange(10), ids=list("abcdefghij"), step=step)
+
+
+def check_predictions(body: dict, step: int) -> None:
+    assert body["task"] == "regression" and body["samples"] == 10 and body["mae"] == step + 1
+    assert body["points"]["true"] == (np.arange(10.0) + step).tolist() and body["points"]["ids"] == list("abcdefghij")
+    assert body["mean_error"] == 0 and sum(body["density"]["counts"]) == 10
+
+
+def write_curves(writer: modellens.Writer, tag: str, step: int) -> None:
+    scores = np.array([[0.9, 0.1], [0.6, 0.4], [0.3, 0.7], [0.2, 0.8]] + [[0.5, 0.5]] * step)
+    writer.roc_pr(tag, [0, 1, 0, 1] + [0] * step, scores, class_names=["<b>a</b>", "b"], step=step)
+
+
+def check_curves(body: dict, step: int) -> None:
+    assert body["class_names"] == ["<b>a</b>", "b"] and body["samples"] == 4 + step and body["binary"] is False
+    assert body["positives"] == [2 + step, 2] and body["points"] == [4 + min(step, 1)] * 2
+    assert body["auc"][1] == pytest.approx((3 + step) / (4 + 2 * step))
+
+
 KINDS = [
     Kind("confusion", confusion_matrix, write_confusion, check_confusion),
     Kind("distributions", distributions, write_distributions, check_distributions),
     Kind("graph", graph, write_graph, check_graph),
     Kind("attention", attention, write_attention, check_attention),
+    Kind("curves", curves, write_curves, check_curves),
+    Kind("predictions", predictions, write_predictions, check_predictions),
+    Kind("heatmap", heatmap, write_heatmap, check_heatmap),
 ]
 
 
@@ -163,17 +200,11 @@ def test_a_newer_version_is_skipped_with_one_warning(tmp_path, kind, provider, c
 
 
 def test_a_newer_version_of_one_kind_leaves_the_others_readable():
-    other = {
-        "CONFUSION_MATRIX": distributions,
-        "DISTRIBUTIONS": graph,
-        "GRAPH": attention,
-        "ATTENTION": confusion_matrix,
-    }
-    for module in (confusion_matrix, distributions, graph, attention):
+    modules = [kind.module for kind in KINDS]
+    for module, sibling in zip(modules, modules[1:] + modules[:1]):
         newer = _proto.PluginData(version=module.VERSION + 1, kind=_metadata.kind_number(module.KIND))
         with pytest.raises(_metadata.UnreadableRecord):
             _metadata.check_version(newer, module.VERSION)
-        sibling = other[module.KIND]
         current = _proto.PluginData(version=sibling.VERSION, kind=_metadata.kind_number(sibling.KIND))
         _metadata.check_version(current, sibling.VERSION)  # does not raise
 

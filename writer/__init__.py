@@ -14,7 +14,20 @@ if TYPE_CHECKING:
     from modellens._writer import Writer
 
 
-_SUBMODULES = ("torch", "keras", "transformers", "distributions", "confusion_matrix", "graph", "attention")
+_SUBMODULES = (
+    "torch",
+    "keras",
+    "transformers",
+    "distributions",
+    "confusion_matrix",
+    "graph",
+    "attention",
+    "curves",
+    "predictions",
+    "heatmap",
+    "embeddings",
+    "alerts",
+)
 
 
 def __getattr__(name: str) -> Any:

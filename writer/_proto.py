@@ -97,6 +97,9 @@ Equivalent ``.proto`` (package ``modellens``, proto3)::
       repeated int64 tile = 8;             // [tile_rows, tile_cols] of a grid layout
       repeated int64 grid = 9;             // [grid_rows, grid_cols] of a grid layout
       repeated Array arrays = 10;          // global statistics
+      bool channels_last = 11;             // the tensor is [kh, kw, in, out] / [N, H, W, C]
+      int64 batch_index = 12;              // the sample shown of a 4-D channels tensor (else 0)
+      int64 channels = 13;                 // data tiles of a channels grid (else 0)
     }
 
 Building the classes from a descriptor (instead of committing ``protoc`` output)
@@ -243,6 +246,9 @@ def _file_descriptor() -> descriptor_pb2.FileDescriptorProto:
             ("tile", 8, _F.TYPE_INT64, None, True),
             ("grid", 9, _F.TYPE_INT64, None, True),
             ("arrays", 10, _F.TYPE_MESSAGE, ".modellens.Array", True),
+            ("channels_last", 11, _F.TYPE_BOOL, None, False),
+            ("batch_index", 12, _F.TYPE_INT64, None, False),
+            ("channels", 13, _F.TYPE_INT64, None, False),
         ],
     )
     return fdp

@@ -11,8 +11,12 @@ from tensorboard.compat.proto import summary_pb2, tensor_pb2, types_pb2
 
 from modellens import attention as _attention
 from modellens import confusion_matrix as _confusion
+from modellens import curves as _curves
 from modellens import distributions as _distributions
+from modellens import embeddings as _embeddings
 from modellens import graph as _graph
+from modellens import heatmap as _heatmap
+from modellens import predictions as _predictions
 from modellens._convert import check_step, check_tag, check_wall_time, to_numpy
 from modellens._sinks import ForeignWriter, OwnFile, is_foreign_writer
 
@@ -229,6 +233,149 @@ class Writer:
             weights, tokens=tokens, query_tokens=query_tokens, layer_names=layer_names, batch_index=batch_index
         )
         self._write(_attention.encode(tag, data), step, wall_time)
+
+    def tensor_heatmap(
+        self,
+        tag: str,
+        tensor: Any,
+        *,
+        step: int,
+        layout: str = "auto",
+        channels_last: bool = False,
+        batch_index: int = 0,
+        wall_time: float | None = None,
+    ) -> None:
+        """One tensor as a 2-D heatmap at one step (Tensor heatmap view).
+
+        ``tensor``: any 1-D to 4-D real tensor (numpy, torch on any device and of any dtype,
+        float16/bfloat16 included, TensorFlow tensors, Keras variables, nested lists; bool and
+        integers too). ``layout``: ``"row"`` (1-D → 1 × n), ``"matrix"`` (2-D as is, 3-D
+        ``[a, b·c]``, 4-D ``[d0, d1·d2·d3]``), ``"kernels"`` (4-D conv weight ``[out, in, kh, kw]``
+        as an ``out × in`` grid of ``kh × kw`` tiles), ``"channels"`` (activation ``[N, C, H, W]``
+        or ``[C, H, W]``: the ``C`` maps of sample ``batch_index`` in a grid of ``ceil(sqrt(C))``
+        columns), or ``"auto"`` (1-D row, 2-D/3-D matrix, 4-D kernels when both spatial dims are
+        at most 11, else channels). ``channels_last=True``: Keras/TF order (``[kh, kw, in, out]``,
+        ``[N, H, W, C]``).
+
+        An image of at most 1024 × 1024 cells is stored exactly (float32, float64 for float64 and
+        32/64-bit integer tensors; NaN/±Inf kept); a larger one is block-reduced to at most 1024
+        per side (``ceil(side / 1024)`` per block): per block the mean, min and max of its finite
+        values and its NaN, +Inf, −Inf counts. Always stored: the exact finite min/max, mean, std,
+        element count and the counts of NaN, +Inf, −Inf and zeros. Raises ``ValueError`` or
+        ``TypeError`` naming the argument (rank 0 or above 4, empty, not real numbers, a layout
+        that does not fit the rank, ``batch_index`` out of range) before anything is written.
+        """
+        check_tag(tag)
+        step = check_step(step)
+        wall_time = check_wall_time(wall_time)
+        data = _heatmap.from_input(tensor, layout=layout, channels_last=channels_last, batch_index=batch_index)
+        self._write(_heatmap.encode(tag, data), step, wall_time)
+
+    def predictions(
+        self,
+        tag: str,
+        y_true: Any,
+        y_pred: Any,
+        *,
+        step: int,
+        ids: Any = None,
+        class_names: Sequence[str] | None = None,
+        logits: bool = False,
+        wall_time: float | None = None,
+    ) -> None:
+        """Model predictions against the truth at one step (Predictions view).
+
+        Regression: ``y_true`` and ``y_pred`` are ``[n]`` (or ``[n, 1]``) finite real numbers,
+        n >= 2. Stored: MAE, RMSE, R² (NaN when ``y_true`` is constant), mean error
+        (``pred - true``), max |error|, a 60-bin residual histogram, the error by decile of
+        ``y_true``, a 128 × 128 density of (true, pred) over their shared range and, up to
+        50,000 samples, every point (float32 when given float32, else float64) with its id;
+        beyond that the density only (computed in chunks: fine at 10 M samples).
+        Classification: ``y_pred`` is ``[n, C]`` probabilities (rows in [0, 1] summing to
+        1 ± 1e-3) or, with ``logits=True``, raw scores (softmax per row); ``y_true`` is ``[n]``
+        integer labels in [0, C), or str labels named in ``class_names`` (one per column).
+        Stored: accuracy, ECE and MCE over 15 equal-width confidence bins, the reliability bins,
+        confidence histograms of right and wrong samples (20 bins) and the 100 most confidently
+        wrong samples. ``ids`` (``[n]`` str or int) name the samples. numpy, lists, torch or
+        TensorFlow tensors. Raises ``ValueError``/``TypeError`` naming the argument (lengths
+        that differ, NaN/Inf, wrong ranks, rows that are not probabilities, labels out of
+        range) before anything is written.
+        """
+        check_tag(tag)
+        step = check_step(step)
+        wall_time = check_wall_time(wall_time)
+        data = _predictions.from_input(y_true, y_pred, ids=ids, class_names=class_names, logits=logits)
+        self._write(_predictions.encode(tag, data), step, wall_time)
+
+    def embeddings(
+        self, tag: str, vectors: Any, *, step: int, labels: Any = None, wall_time: float | None = None
+    ) -> None:
+        """Vectors of one step for TensorBoard's own Projector tab (PCA, t-SNE, UMAP run there).
+
+        ``vectors``: ``[points, dimensions]`` real and finite (numpy, torch incl. bfloat16, TF),
+        2 to 100,000 points, at least 2 dimensions, at most 2**26 values; stored as float32.
+        ``labels``: one str or int per point, or a mapping column name -> such a sequence for
+        several columns; no tab, newline or carriage return in any label, and no point with only
+        blank labels. ``tag`` may not hold ``& # + %`` or control characters (the Projector puts
+        names into URLs unescaped). Writes, in the run directory, ``projector_config.pbtxt``
+        (the step listed first as ``"<tag> @ step <n>"``, the file replaced atomically) and the
+        step's tensor and metadata files under ``modellens-projector/``; a step written again
+        replaces the earlier one. ``wall_time`` becomes the files' modification time. A
+        TensorBoard already running shows steps written after it first read the run once it is
+        restarted. Raises ``ValueError``/``TypeError`` naming the argument before anything is
+        written.
+        """
+        check_tag(tag)
+        step = check_step(step)
+        wall_time = check_wall_time(wall_time)
+        _embeddings.check_tag(tag)
+        data = _embeddings.from_input(vectors, labels)
+        if self._closed:
+            raise ValueError("this Writer is closed; make a new one to write more")
+        _embeddings.write(self._sink.logdir, tag, step, data, wall_time)
+        self._sink.flush()  # the projector finds runs by their event files: make this one's exist
+
+    def roc_pr(
+        self,
+        tag: str,
+        y_true: Any,
+        scores: Any,
+        *,
+        step: int,
+        class_names: Sequence[str] | None = None,
+        pos_label: Any = None,
+        logits: bool = False,
+        wall_time: float | None = None,
+    ) -> None:
+        """ROC and precision-recall curves of one evaluation at one step (Curves view).
+
+        Binary: ``scores`` ``[n]`` (or ``[n, 1]``) is the positive class's score; ``y_true``
+        ``[n]`` holds 0/1 (or -1/1, bool), or any two labels with ``pos_label`` naming the
+        positive; ``class_names`` names the positive class (or ``[negative, positive]``).
+        Multi-class, one-vs-rest: ``scores`` ``[n, C]`` (2 ≤ C ≤ 10,000) with ``y_true`` ``[n]``
+        integer labels in ``[0, C)``, string labels with ``class_names`` in column order, or a
+        ``[n, C]`` 0/1 indicator (multi-label). Scores are probabilities in [0, 1], or raw outputs
+        with ``logits=True`` (sigmoid for ``[n]``, softmax per row for ``[n, C]``). numpy, lists,
+        torch or TensorFlow tensors.
+
+        Stored per class: exact ROC AUC and average precision (as scikit-learn's
+        ``roc_auc_score``/``average_precision_score``), positives, negatives and the curve
+        (thresholds with the true and false positives at each): every distinct score, or at most
+        2,000 points chosen along the ROC and PR curves whose trapezoid ROC area stays within 1e-4
+        of the exact AUC. Plus the micro average (the pooled one-vs-rest curve: exact up to 2**26
+        samples × classes, above from a 2**20-bin histogram of the scores' float32 bits) and the
+        macro average (the mean over the classes with both positives and negatives). Extra memory
+        is O(n) per class (plus one pooled key array for the exact micro average). Raises
+        ``ValueError``/``TypeError`` naming the argument (mismatched lengths, wrong ranks, NaN or
+        Inf, scores outside [0, 1] without ``logits=True``, labels out of range, a binary ``y_true``
+        with one class only, no class with both positives and negatives) before anything is
+        written.
+        """
+        check_tag(tag)
+        step = check_step(step)
+        wall_time = check_wall_time(wall_time)
+        data = _curves.from_input(y_true, scores, class_names=class_names, pos_label=pos_label, logits=logits)
+        self._write(_curves.encode(tag, data), step, wall_time)
 
     # ------------------------------------------------------------------ lifecycle
 
