@@ -36,11 +36,29 @@ export interface HeatmapOptions {
   square?: boolean;
   rowHeight?: number; // preferred CSS pixels per row, when not square (the plot stays 60 … maxPlotHeight)
   maxPlotHeight?: number;
+  /** Not square: keep the cells square instead (plot height = width × rows / columns, within
+   * 40 … maxPlotHeight; a very tall image gets a narrower plot). */
+  aspect?: boolean;
+  /** Draws over the cells (inside the plot's clip), e.g. grid lines; `view` maps cells to pixels. */
+  overlay?: (context: CanvasRenderingContext2D, view: PlotView) => void;
   /** What the heading says when cells are too small for labels. */
   overview?: (image: HeatmapImage) => string;
   onHover: (event: HoverEvent | null) => void;
   onClickCell: (row: number, column: number) => void;
   onClickRowLabel?: (row: number) => void;
+}
+
+/** Where the cells are drawn: cell (r, c) covers x = left + c·sx … and y = top + r·sy …, CSS
+ * pixels; the plot area is `plotLeft`, `plotTop`, `width`, `height`. */
+export interface PlotView {
+  left: number;
+  top: number;
+  sx: number;
+  sy: number;
+  plotLeft: number;
+  plotTop: number;
+  width: number;
+  height: number;
 }
 
 const MIN_LABEL_PX = 9;
@@ -107,6 +125,12 @@ export class Heatmap {
     if (this.options.square !== false) {
       this.width = plot;
       this.height = plot;
+    } else if (this.options.aspect) {
+      const widest = Math.max(240, width - this.left - 8);
+      const tallest = this.options.maxPlotHeight ?? 900;
+      const ratio = this.image ? this.image.rows / this.image.columns : 1;
+      this.width = ratio * widest > tallest ? Math.max(120, tallest / ratio) : widest;
+      this.height = Math.max(40, Math.min(tallest, this.width * ratio));
     } else {
       this.width = Math.max(240, width - this.left - 8);
       const rows = this.image?.rows ?? 1;
@@ -136,7 +160,7 @@ export class Heatmap {
     this.offscreen.height = image.rows;
     const context = this.offscreen.getContext("2d")!;
     context.putImageData(new ImageData(image.rgba as Uint8ClampedArray<ArrayBuffer>, image.columns, image.rows), 0, 0);
-    if (this.options.square === false && !sameRows) this.resize(this.availableWidth);
+    if (this.options.square === false && !(this.options.aspect ? sameSize : sameRows)) this.resize(this.availableWidth);
     if (!keepView || !sameSize) this.resetZoom();
     else this.draw();
   }
@@ -269,6 +293,16 @@ export class Heatmap {
     context.fillRect(this.left, this.top, this.width, this.height);
     context.imageSmoothingEnabled = false;
     context.drawImage(this.offscreen, this.left + this.ox, this.top + this.oy, image.columns * sx, image.rows * sy);
+    this.options.overlay?.(context, {
+      left: this.left + this.ox,
+      top: this.top + this.oy,
+      sx,
+      sy,
+      plotLeft: this.left,
+      plotTop: this.top,
+      width: this.width,
+      height: this.height,
+    });
     const [firstRow, lastRow] = this.visible(this.oy, sy, this.height, image.rows);
     const [firstColumn, lastColumn] = this.visible(this.ox, sx, this.width, image.columns);
     if (image.cellText && Math.min(sx, sy) >= MIN_TEXT_PX) {

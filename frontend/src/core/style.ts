@@ -110,6 +110,64 @@ table.ml-table { border-collapse: collapse; width: 100%; table-layout: fixed; fo
 .ml-topk th, .ml-topk td { white-space: normal; text-align: left; word-break: break-word; }
 .ml-topk .ml-topk-key { display: inline-block; margin-right: 10px; white-space: nowrap; }
 .ml-attn-map .ml-heatmap-wrap canvas, .ml-attn-tokens canvas { unicode-bidi: isolate; }
+.ml-xychart { position: relative; flex: none; }
+.ml-xychart-raster { position: absolute; pointer-events: none; }
+.ml-xychart-svg { position: relative; display: block; overflow: visible; }
+.ml-xychart .ml-tooltip { white-space: pre-wrap; overflow-wrap: anywhere; max-width: 300px; }
+.ml-field-group { display: flex; flex-direction: column; gap: 10px; }
+.ml-check { gap: 6px; color: var(--ml-muted); font-size: 12px; }
+.ml-curves-panel { flex: 0 1 290px; min-width: 260px; display: flex; flex-direction: column; gap: 6px; }
+.ml-curves-panel h2 { margin: 0; }
+.ml-curves-panel input[type=range] { width: 100%; margin: 0; }
+.ml-curves-threshold { font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
+.ml-curves-matrix { border-collapse: collapse; font-variant-numeric: tabular-nums; }
+.ml-curves-matrix th, .ml-curves-matrix td { border: 1px solid var(--ml-border); padding: 6px 8px; }
+.ml-curves-matrix th { font-weight: normal; color: var(--ml-muted); font-size: 11px; }
+.ml-curves-matrix td { text-align: center; font-weight: 500; min-width: 76px; }
+.ml-curves-matrix td[data-cell=tp], .ml-curves-matrix td[data-cell=tn] { background: rgba(25, 118, 210, 0.14); }
+.ml-curves-matrix td[data-cell=fp], .ml-curves-matrix td[data-cell=fn] { background: rgba(229, 57, 53, 0.12); }
+.ml-curves-metrics { display: flex; flex-wrap: wrap; gap: 2px 10px; font-variant-numeric: tabular-nums; }
+.ml-curves-open { align-self: flex-start; }
+.ml-curves-table { flex: 1 1 380px; min-width: 320px; max-width: 540px; }
+.ml-curves-table .ml-table th:first-child { width: 30%; }
+.ml-curves-table .ml-table tr, .ml-curves-chart .ml-xychart { cursor: pointer; }
+.ml-pred-metrics-panel { flex: 0 1 560px; min-width: 320px; }
+table.ml-pred-metrics { width: 100%; table-layout: auto; }
+.ml-pred-metrics th:first-child { width: auto; }
+.ml-pred-wrong .ml-table th:nth-child(3), .ml-pred-wrong .ml-table td:nth-child(3),
+.ml-pred-wrong .ml-table th:nth-child(4), .ml-pred-wrong .ml-table td:nth-child(4) { text-align: left; }
+.ml-pred-metrics td:first-child { white-space: nowrap; }
+.ml-pred-scatter .ml-legend { margin-bottom: 4px; }
+.ml-pred-wrong { max-width: 980px; }
+.ml-pred-wrong .ml-table th:first-child { width: 24%; }
+.ml-tensor-panel { display: flex; flex-direction: column; gap: 6px; max-width: 1180px; }
+.ml-tensor-panel .ml-heatmap-wrap canvas { cursor: crosshair; }
+.ml-summary { font-variant-numeric: tabular-nums; }
+.ml-alerts-table { max-height: none; }
+.ml-alerts-table table.ml-table th, .ml-alerts-table table.ml-table td { text-align: left; white-space: normal;
+  overflow-wrap: anywhere; vertical-align: top; }
+.ml-alerts-table .ml-table th:first-child { width: 86px; }
+.ml-alerts-table .ml-table th:nth-child(2), .ml-alerts-table .ml-table th:nth-child(3) { width: 13%; }
+.ml-alerts-table .ml-table th:nth-child(4) { width: 11%; }
+.ml-alerts-table .ml-table th:nth-child(6), .ml-alerts-table .ml-table th:nth-child(7) { width: 58px; text-align: right; }
+.ml-alerts-table .ml-table td:nth-child(6), .ml-alerts-table .ml-table td:nth-child(7) { text-align: right; }
+.ml-alerts-table .ml-table th:last-child { width: 200px; cursor: default; }
+.ml-alerts-table .ml-open-link { white-space: nowrap; }
+.ml-alerts-table td { unicode-bidi: plaintext; }
+.ml-alert-row-error td:first-child { box-shadow: inset 4px 0 #d32f2f; }
+.ml-alert-row-warning td:first-child { box-shadow: inset 4px 0 #f9a825; }
+.ml-severity-badge { white-space: nowrap; font-weight: 500; }
+.ml-severity-badge-error { color: #d32f2f; }
+body.ml-dark .ml-severity-badge-error { color: #ef5350; }
+.ml-severity-badge-warning { color: #b26a00; }
+body.ml-dark .ml-severity-badge-warning { color: #ffca28; }
+.ml-open-link { display: inline-block; font: inherit; color: var(--ml-highlight); background: var(--ml-bg);
+  border: 1px solid var(--ml-border); border-radius: 3px; padding: 2px 6px; text-decoration: none; cursor: pointer; }
+.ml-open-link:hover { border-color: var(--ml-accent); }
+.ml-alert-thresholds { display: grid; grid-template-columns: max-content auto; gap: 2px 12px; margin: 0;
+  font-variant-numeric: tabular-nums; }
+.ml-alert-thresholds dt { color: var(--ml-muted); }
+.ml-alert-thresholds dd { margin: 0; }
 `;
 
 export function installStyle(): void {

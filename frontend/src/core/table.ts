@@ -7,6 +7,11 @@ export interface Column<R> {
   label: string;
   text: (row: R) => string;
   help?: string; // the header's tooltip (default: "sort by <label>")
+  /** The cell's content as a node (a button, a badge) instead of `text`, which stays its title;
+   * a click inside it does not pick the row. */
+  node?: (row: R) => Node;
+  /** Not sortable (a column of buttons). */
+  fixed?: boolean;
 }
 
 export interface SortableTableOptions<R> {
@@ -20,6 +25,8 @@ export interface SortableTableOptions<R> {
   descendingFirst?: (key: string) => boolean;
   /** Marks a row (the one shown elsewhere). */
   isActive?: (row: R) => boolean;
+  /** A class name for a row (e.g. its severity). */
+  rowClass?: (row: R) => string;
 }
 
 export class SortableTable<R> {
@@ -48,7 +55,8 @@ export class SortableTable<R> {
           text: column.label,
           attrs: { "data-key": column.key, title: column.help ?? `sort by ${column.label}` },
         });
-        th.addEventListener("click", () => this.sortBy(column.key));
+        if (column.fixed) th.title = column.help ?? "";
+        else th.addEventListener("click", () => this.sortBy(column.key));
         return th;
       }),
     );
@@ -73,10 +81,15 @@ export class SortableTable<R> {
         {},
         columns.map((column) => {
           const text = column.text(row);
-          return el("td", { text, title: text, attrs: { dir: "auto" } });
+          if (!column.node) return el("td", { text, title: text, attrs: { dir: "auto" } });
+          const content = column.node(row);
+          content.addEventListener("click", (event) => event.stopPropagation());
+          return el("td", { title: text, attrs: { dir: "auto" } }, [content]);
         }),
       );
       if (this.options.isActive?.(row)) tr.classList.add("ml-active");
+      const rowClass = this.options.rowClass?.(row);
+      if (rowClass) tr.classList.add(rowClass);
       tr.addEventListener("click", () => this.options.onPick(row));
       return tr;
     });
