@@ -2,10 +2,14 @@
 import { el } from "./core/dom";
 import { installStyle } from "./core/style";
 import { followHostTheme } from "./core/theme";
+import { AlertsView } from "./views/alerts/view";
 import { AttentionView } from "./views/attention/view";
 import { ConfusionView } from "./views/confusion/view";
+import { CurvesView } from "./views/curves/view";
 import { DistributionsView } from "./views/distributions/view";
 import { GraphView } from "./views/graph/view";
+import { HeatmapView } from "./views/heatmap/view";
+import { PredictionsView } from "./views/predictions/view";
 
 interface DashboardView {
   readonly sidebar: HTMLElement;
@@ -27,9 +31,18 @@ export interface NavigateDetail {
 
 const VIEWS: Array<{ id: string; title: string; create: () => DashboardView }> = [
   { id: "confusion", title: "Confusion matrices", create: () => new ConfusionView() },
+  { id: "curves", title: "ROC / PR", create: () => new CurvesView() },
+  { id: "predictions", title: "Predictions", create: () => new PredictionsView() },
   { id: "distributions", title: "Training health", create: () => new DistributionsView() },
   { id: "graph", title: "Structure", create: () => new GraphView() },
   { id: "attention", title: "Attention", create: () => new AttentionView() },
+  { id: "heatmap", title: "Tensors", create: () => new HeatmapView() },
+  // last: the default tab stays the first kind's view, and the all-runs evaluation runs only when asked
+  {
+    id: "alerts",
+    title: "Alerts",
+    create: () => new AlertsView(Object.fromEntries(VIEWS.map((v) => [v.id, v.title]))),
+  },
 ];
 
 export async function render(): Promise<void> {
