@@ -4,7 +4,9 @@ Run: ``.venv/bin/python docs/take_screenshots.py [LOGDIR] [--out DIR]`` (default
 and ``docs/``). The logdir needs the confusion runs of ``demo_logs/generate.py`` and the
 training-health runs of ``demo_logs/distributions_demo.py`` (with their graphs), the runs of
 ``demo_logs/graph_demo.py`` and, for the Attention view, a run with attention tags (the first one,
-by name, from ``demo_logs/attention_demo.py``).
+by name, from ``demo_logs/attention_demo.py``); ROC / PR, Predictions, Tensors and Alerts use the
+digits runs and ``regression_diabetes`` (``demo_logs/evaluation_demo.py``). ``--only NAME ...``
+retakes some of them.
 """
 
 from __future__ import annotations
@@ -167,12 +169,90 @@ def attention(browser, url: str, out: Path) -> None:
     context.close()
 
 
+def _open_tab(browser, url: str, tab: str, height: int = 1300):
+    context, page, frame = open_modellens(browser, url, height=height)
+    frame.get_by_role("button", name=tab, exact=True).click()
+    return context, page, frame
+
+
+def _pick(frame, tag: str, run: str) -> None:
+    frame.get_by_label("tag", exact=True).select_option(tag)
+    frame.get_by_label("run", exact=True).select_option(run)
+
+
+def _hover_middle(frame, selector: str, fraction: tuple[float, float] = (0.5, 0.5)) -> None:
+    target = frame.locator(selector).first
+    box = target.bounding_box()
+    target.hover(position={"x": box["width"] * fraction[0], "y": box["height"] * fraction[1]}, force=True)
+
+
+def curves(browser, url: str, out: Path) -> None:
+    # the digits classifier's validation curves at its last epoch, the worst classes, hovered
+    context, page, frame = _open_tab(browser, url, "ROC / PR")
+    _pick(frame, "val/curves", "mlp_lr0.0003")
+    frame.locator(
+        "div.ml-xychart[data-run='mlp_lr0.0003'][data-tag='val/curves']:has(> svg[aria-label='ROC curve'])"
+    ).wait_for()
+    page.wait_for_timeout(800)
+    _hover_middle(frame, "svg[aria-label='ROC curve']", (0.25, 0.3))
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(out / "curves.png"))
+    context.close()
+
+
+def predictions(browser, url: str, out: Path) -> None:
+    # the diabetes regression at its last epoch; the digits classifier's calibration
+    for run, tag, name in (
+        ("regression_diabetes", "val/predictions", "predictions-regression.png"),
+        ("mlp_lr0.0003", "val/predictions", "predictions-classification.png"),
+    ):
+        context, page, frame = _open_tab(browser, url, "Predictions")
+        _pick(frame, tag, run)
+        frame.locator(f".ml-view[data-run='{run}'][data-tag='{tag}']").wait_for()
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(out / name))
+        context.close()
+
+
+def tensors(browser, url: str, out: Path) -> None:
+    # each hidden unit's 8 × 8 receptive field of the digits MLP, at the last epoch, hovered
+    context, page, frame = _open_tab(browser, url, "Tensors")
+    _pick(frame, "heatmaps/hidden_fields", "mlp_lr0.003")
+    frame.locator("canvas[data-state='ready']").first.wait_for()
+    page.wait_for_timeout(800)
+    _hover_middle(frame, "canvas[data-state='ready']", (0.4, 0.45))
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(out / "tensors.png"))
+    context.close()
+
+
+def alerts_page(browser, url: str, out: Path) -> None:
+    context, page, frame = _open_tab(browser, url, "Alerts", height=1000)
+    frame.get_by_role("button", name="open in", exact=False).first.wait_for(timeout=120_000)
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(out / "alerts.png"))
+    context.close()
+
+
+SHOTS = {
+    "confusion": confusion,
+    "training_health": training_health,
+    "structure": structure,
+    "attention": attention,
+    "curves": curves,
+    "predictions": predictions,
+    "tensors": tensors,
+    "alerts": alerts_page,
+}
+
+
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("logdir", nargs="?", type=Path, default=ROOT / "demo_logs")
     parser.add_argument("--out", type=Path, default=ROOT / "docs", help="where the PNGs go (default: docs/)")
+    parser.add_argument("--only", nargs="*", choices=sorted(SHOTS), help="take only these screenshots")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -181,13 +261,12 @@ def main() -> None:
         server.wait_ready(route="confusion/tags")
         server.wait_ready(route="distributions/tags")
         server.wait_ready(route="graph/tags")
-        server.wait_ready(route="attention/tags")
+        for slug in ("attention", "curves", "predictions", "heatmap"):
+            server.wait_ready(route=f"{slug}/tags")
         with sync_playwright() as playwright:
             browser = launch_chromium(playwright)
-            confusion(browser, server.url, args.out)
-            training_health(browser, server.url, args.out)
-            structure(browser, server.url, args.out)
-            attention(browser, server.url, args.out)
+            for name in args.only or SHOTS:
+                SHOTS[name](browser, server.url, args.out)
             browser.close()
     finally:
         server.stop()

@@ -30,7 +30,7 @@ from tensorboard.util import grpc_util
 from werkzeug.test import Client
 
 import modellens
-from harness import ARTIFACTS, PROVIDERS, TensorBoardProcess, free_port, launch_chromium
+from harness import ARTIFACTS, PROVIDERS, TensorBoardProcess, free_port
 from modellens import embeddings
 
 ROUTE = "/data/plugin/projector"
@@ -575,18 +575,16 @@ def test_a_real_tensorboard_serves_every_step_exactly(server, logged):
     assert ("TensorFlow installation not found" in log) is not with_tensorflow
 
 
-def test_names_survive_the_projectors_unescaped_urls_in_chromium(logged):
+def test_names_survive_the_projectors_unescaped_urls_in_chromium(logged, browser):
     """The Projector's browser code builds ``tensor?run=${run}&name=${name}`` without escaping:
     fetched the same way in Chromium, every name (spaces, quotes, <, >, =, ?, /, non-ASCII) reads back."""
-    from playwright.sync_api import sync_playwright
-
     logdir, expected = logged
     instance = TensorBoardProcess(logdir, load_fast=True)
     try:
         wait_for_runs(http_get(instance), expected, timeout=120)
-        with sync_playwright() as playwright:
-            browser = launch_chromium(playwright)
-            page = browser.new_page()
+        context = browser.new_context()
+        page = context.new_page()
+        try:
             page.goto(instance.url + "/")
             for run, steps in expected.items():
                 for name, (vectors, metadata) in steps.items():
@@ -605,7 +603,8 @@ def test_names_survive_the_projectors_unescaped_urls_in_chromium(logged):
                     np.testing.assert_array_equal(np.array(got["values"], np.float32), vectors.reshape(-1))
                     if metadata is not None:
                         assert got["metaStatus"] == 200 and got["meta"] == metadata
-            browser.close()
+        finally:
+            context.close()
     finally:
         instance.stop()
 
@@ -625,11 +624,10 @@ _DEEP_TEXT = """() => {
 }"""
 
 
-def test_the_projector_tab_loads_the_steps_in_chromium(tmp_path):
+def test_the_projector_tab_loads_the_steps_in_chromium(tmp_path, browser):
     """TensorBoard's Projector tab itself: it lists both steps (in its own order: tensors with
     metadata first, then more points first, then by name), loads the first, and offers the label
     columns."""
-    from playwright.sync_api import sync_playwright
 
     rng = np.random.default_rng(12)
     with modellens.Writer(tmp_path / "run") as writer:
@@ -643,9 +641,9 @@ def test_the_projector_tab_loads_the_steps_in_chromium(tmp_path):
     instance = TensorBoardProcess(tmp_path, load_fast=True)
     try:
         wait_for_runs(http_get(instance), ["run"], timeout=120)
-        with sync_playwright() as playwright:
-            browser = launch_chromium(playwright)
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        page = context.new_page()
+        try:
             errors: list[str] = []
             page.on("pageerror", lambda error: errors.append(str(error)))
             page.goto(instance.url + "/#projector")
@@ -659,7 +657,8 @@ def test_the_projector_tab_loads_the_steps_in_chromium(tmp_path):
                 page.wait_for_timeout(500)
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "embeddings_projector_tab.png"))
-            browser.close()
+        finally:
+            context.close()
     finally:
         instance.stop()
     assert "Points: | 500 | Dimension: | 16" in text, text[-2000:]
