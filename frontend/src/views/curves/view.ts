@@ -3,6 +3,7 @@
 // the ROC and PR charts (./charts), the threshold panel with its 2 × 2 matrix (./threshold), the
 // per-class table (./table) and AUC by step. Fetches through ./api (one request per curve),
 // shapes through ./shape, exports through ./exporting.
+import { SeriesLoader } from "../../core/series";
 import { ApiError } from "../../core/api";
 import { CompareControl } from "../../core/compare";
 import { el } from "../../core/dom";
@@ -42,8 +43,6 @@ interface Drawn {
 export class CurvesView {
   readonly sidebar = el("div", { className: "ml-sidebar-section" });
   readonly main = el("div", { className: "ml-view" });
-  private series: SeriesPoint[] = [];
-  private seriesKey = "";
   private staleness = new Staleness();
   private starting: Promise<void> | null = null;
   private drawn: Drawn | null = null;
@@ -52,7 +51,7 @@ export class CurvesView {
   private picker = new RunTagPicker({
     load: fetchTags,
     first: "tag",
-    onSelect: (keepPosition) => this.loadSeries(keepPosition),
+    onSelect: (keepPosition) => this.loader.load(keepPosition),
     onEmpty: () => {
       this.status.textContent = EMPTY_NOTE;
       this.content.hidden = true;
@@ -80,6 +79,20 @@ export class CurvesView {
   private table = new ClassTable((row) => this.pickClass(row.name));
   private stepChart = new StepLinesChart("AUC by step", (step) => this.slider.goTo(step));
   private content = el("div", { className: "ml-view-content" });
+
+  private loader: SeriesLoader<SeriesPoint> = new SeriesLoader({
+    picker: this.picker,
+    slider: this.slider,
+    compare: this.compare,
+    staleness: this.staleness,
+    fetch: fetchSeries,
+    fail: (error) => this.fail(error),
+    loaded: (series, run, tag) => {
+      this.content.hidden = false;
+      if (!series.length) this.status.textContent = `No steps in ${tag} of ${run} yet.`;
+    },
+    render: () => this.renderStep(),
+  });
 
   constructor() {
     this.sidebar.append(
@@ -140,39 +153,7 @@ export class CurvesView {
       this.selection.only(state.tag, state.tensor);
       this.focusName = state.tensor;
     }
-    await this.loadSeries(false, state.step ?? null);
-  }
-
-  private async loadSeries(keepPosition: boolean, goTo: number | null = null): Promise<void> {
-    const { run, tag } = this.picker;
-    if (!run || !tag) return;
-    const key = JSON.stringify([run, tag]);
-    if (!keepPosition && key === this.seriesKey && goTo === null) return; // a "change" to the same value
-    const sameSelection = key === this.seriesKey;
-    this.seriesKey = key;
-    if (!keepPosition) this.staleness.invalidate();
-    let series: SeriesPoint[];
-    try {
-      series = await fetchSeries(run, tag);
-    } catch (error) {
-      this.fail(error);
-      return;
-    }
-    if (JSON.stringify([this.picker.run, this.picker.tag]) !== key) return; // the selection moved on
-    this.series = series;
-    this.content.hidden = false;
-    this.slider.setSteps(
-      series.map((p) => p.step),
-      keepPosition && sameSelection,
-    );
-    this.compare.setSteps(series.map((p) => p.step));
-    if (!series.length) this.status.textContent = `No steps in ${tag} of ${run} yet.`;
-    if (goTo !== null) this.slider.goTo(goTo);
-    else await this.renderStep();
-  }
-
-  private wallTime(step: number): number | undefined {
-    return this.series.find((p) => p.step === step)?.wall_time;
+    await this.loader.load(false, state.step ?? null);
   }
 
   private async renderStep(): Promise<void> {
@@ -186,16 +167,16 @@ export class CurvesView {
     let references: Curve[] = [];
     let note = "";
     try {
-      data = await fetchStep(run, tag, step, this.wallTime(step));
+      data = await fetchStep(run, tag, step, this.loader.wallTime(step));
       if (!this.staleness.isCurrent(token)) return;
       this.selection.applyDefaults(tag, data);
       const keys = selectedCurves(data, this.selection.input());
-      curves = (await Promise.all(keys.map((k) => fetchCurve(run, tag, step, k, this.wallTime(step))))).map(
+      curves = (await Promise.all(keys.map((k) => fetchCurve(run, tag, step, k, this.loader.wallTime(step))))).map(
         deriveCurve,
       );
       if (wanted) {
         try {
-          const version = wanted.run === run ? this.wallTime(wanted.step) : undefined;
+          const version = wanted.run === run ? this.loader.wallTime(wanted.step) : undefined;
           const reference = await fetchStep(wanted.run, tag, wanted.step, version);
           const matched = keys
             .map((k) => matchCurve(k, data.class_names, reference))
@@ -253,9 +234,9 @@ export class CurvesView {
 
   /** AUC by step: the macro and micro averages and the followed class (binary: its AUC). */
   private drawSteps(step: StepData): void {
-    const lines = aucLines(this.series, step, this.focusCurve());
+    const lines = aucLines(this.loader.series, step, this.focusCurve());
     this.stepChart.update(
-      this.series.map((p) => p.step),
+      this.loader.series.map((p) => p.step),
       lines,
       step.step,
       { clamp: [0, 1] },

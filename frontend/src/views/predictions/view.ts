@@ -3,6 +3,7 @@
 // residuals and error by decile (./regression), classification steps calibration, confidence and
 // the most confidently wrong samples (./classification). Fetches through ./api, shapes through
 // ./shape, exports through ./exporting.
+import { SeriesLoader } from "../../core/series";
 import { ApiError } from "../../core/api";
 import { CompareControl } from "../../core/compare";
 import { el } from "../../core/dom";
@@ -25,8 +26,6 @@ const EMPTY_NOTE =
 export class PredictionsView {
   readonly sidebar = el("div", { className: "ml-sidebar-section" });
   readonly main = el("div", { className: "ml-view" });
-  private series: SeriesPoint[] = [];
-  private seriesKey = "";
   private staleness = new Staleness();
   private starting: Promise<void> | null = null;
   private shown: { run: string; tag: string; step: StepData } | null = null;
@@ -34,7 +33,7 @@ export class PredictionsView {
   private picker = new RunTagPicker({
     load: fetchTags,
     first: "tag",
-    onSelect: (keepPosition) => this.loadSeries(keepPosition),
+    onSelect: (keepPosition) => this.loader.load(keepPosition),
     onEmpty: () => {
       this.status.textContent = EMPTY_NOTE;
       this.content.hidden = true;
@@ -61,6 +60,20 @@ export class PredictionsView {
     step: () => this.shown?.step.step ?? null,
   });
   private content = el("div", { className: "ml-view-content" });
+
+  private loader: SeriesLoader<SeriesPoint> = new SeriesLoader({
+    picker: this.picker,
+    slider: this.slider,
+    compare: this.compare,
+    staleness: this.staleness,
+    fetch: fetchSeries,
+    fail: (error) => this.fail(error),
+    loaded: (series, run, tag) => {
+      this.content.hidden = false;
+      if (!series.length) this.status.textContent = `No steps in ${tag} of ${run} yet.`;
+    },
+    render: () => this.renderStep(),
+  });
 
   constructor() {
     this.sidebar.append(...this.picker.fields, this.slider.element, ...this.compare.fields, this.exporter.element);
@@ -96,7 +109,7 @@ export class PredictionsView {
       this.fail(new Error(`run ${state.run ?? ""} has no predictions tag ${state.tag ?? ""}`));
       return;
     }
-    await this.loadSeries(false, state.step ?? null);
+    await this.loader.load(false, state.step ?? null);
   }
 
   private charts(): ExportChart[] {
@@ -115,38 +128,6 @@ export class PredictionsView {
     ];
   }
 
-  private async loadSeries(keepPosition: boolean, goTo: number | null = null): Promise<void> {
-    const { run, tag } = this.picker;
-    if (!run || !tag) return;
-    const key = JSON.stringify([run, tag]);
-    if (!keepPosition && key === this.seriesKey && goTo === null) return; // a "change" to the same value
-    const sameSelection = key === this.seriesKey;
-    this.seriesKey = key;
-    if (!keepPosition) this.staleness.invalidate();
-    let series: SeriesPoint[];
-    try {
-      series = await fetchSeries(run, tag);
-    } catch (error) {
-      this.fail(error);
-      return;
-    }
-    if (JSON.stringify([this.picker.run, this.picker.tag]) !== key) return; // the selection moved on
-    this.series = series;
-    this.content.hidden = false;
-    this.slider.setSteps(
-      series.map((p) => p.step),
-      keepPosition && sameSelection,
-    );
-    this.compare.setSteps(series.map((p) => p.step));
-    if (!series.length) this.status.textContent = `No steps in ${tag} of ${run} yet.`;
-    if (goTo !== null) this.slider.goTo(goTo);
-    else await this.renderStep();
-  }
-
-  private wallTime(step: number): number | undefined {
-    return this.series.find((p) => p.step === step)?.wall_time;
-  }
-
   private async renderStep(): Promise<void> {
     const token = this.staleness.next();
     const step = this.slider.step;
@@ -157,10 +138,10 @@ export class PredictionsView {
     let reference: StepData | null = null;
     let note = "";
     try {
-      data = await fetchStep(run, tag, step, this.wallTime(step));
+      data = await fetchStep(run, tag, step, this.loader.wallTime(step));
       if (wanted) {
         try {
-          const version = wanted.run === run ? this.wallTime(wanted.step) : undefined;
+          const version = wanted.run === run ? this.loader.wallTime(wanted.step) : undefined;
           reference = await fetchStep(wanted.run, tag, wanted.step, version);
           if (reference.task !== data.task) {
             note = `${wanted.label} is ${reference.task}, not ${data.task}: showing no comparison.`;
@@ -212,17 +193,17 @@ export class PredictionsView {
   }
 
   private drawSteps(data: StepData): void {
-    const steps = this.series.map((p) => p.step);
+    const steps = this.loader.series.map((p) => p.step);
     const value = (p: SeriesPoint, key: string) => (p as unknown as Record<string, number | null>)[key] ?? null;
     const lines =
       data.task === "regression"
         ? [
-            { label: "MAE", values: this.series.map((p) => value(p, "mae")), color: "#1976d2" },
-            { label: "RMSE", values: this.series.map((p) => value(p, "rmse")), color: "#ef6c00" },
+            { label: "MAE", values: this.loader.series.map((p) => value(p, "mae")), color: "#1976d2" },
+            { label: "RMSE", values: this.loader.series.map((p) => value(p, "rmse")), color: "#ef6c00" },
           ]
         : [
-            { label: "accuracy", values: this.series.map((p) => value(p, "accuracy")), color: "#1976d2" },
-            { label: "ECE", values: this.series.map((p) => value(p, "ece")), color: "#e53935" },
+            { label: "accuracy", values: this.loader.series.map((p) => value(p, "accuracy")), color: "#1976d2" },
+            { label: "ECE", values: this.loader.series.map((p) => value(p, "ece")), color: "#e53935" },
           ];
     this.stepChart.update(steps, lines, data.step, { width: 440, height: 220, clamp: [0, Infinity] });
   }
