@@ -11,8 +11,11 @@ import attention_browser  # noqa: E402
 import attention_capture  # noqa: E402
 import browser_draw  # noqa: E402
 import confusion_logging  # noqa: E402
+import curves_logging  # noqa: E402
 import distributions_routes  # noqa: E402
 import distributions_stats  # noqa: E402
+import evaluation_browser  # noqa: E402
+import evaluation_routes  # noqa: E402
 import event_writing  # noqa: E402
 import graph_browser  # noqa: E402
 import graph_capture  # noqa: E402
@@ -32,5 +35,8 @@ if __name__ == "__main__":
         graph_browser,
         attention_capture,
         attention_browser,
+        curves_logging,
+        evaluation_routes,
+        evaluation_browser,
     ):
         print(module.main(), flush=True)
