@@ -138,18 +138,27 @@ class AlertsRoutes:
         tags = {run: sorted(series) for run, series in listing.items()}
         found = []
         for (train_run, train_tag), (val_run, val_tag) in alerts.accuracy_pairs(tags):
-            read = {}
-            for run, tag in ((train_run, train_tag), (val_run, val_tag)):
-                data = self._provider.read_scalars(
-                    ctx,
-                    experiment_id=experiment_id,
-                    plugin_name=SCALARS,
-                    downsample=_ALL,
-                    run_tag_filter=provider.RunTagFilter(runs=[run], tags=[tag]),
-                )
-                points = sorted({d.step: d.value for d in data.get(run, {}).get(tag, [])}.items())
-                read[(run, tag)] = ([s for s, _ in points], [v for _, v in points])
-            finding = alerts.overfitting(read[(train_run, train_tag)], read[(val_run, val_tag)], thresholds, val_tag)
+
+            def compute(pair=((train_run, train_tag), (val_run, val_tag))) -> list:
+                read = {}
+                for run, tag in pair:
+                    data = self._provider.read_scalars(
+                        ctx,
+                        experiment_id=experiment_id,
+                        plugin_name=SCALARS,
+                        downsample=_ALL,
+                        run_tag_filter=provider.RunTagFilter(runs=[run], tags=[tag]),
+                    )
+                    points = sorted({d.step: d.value for d in data.get(run, {}).get(tag, [])}.items())
+                    read[(run, tag)] = ([s for s, _ in points], [v for _, v in points])
+                return [alerts.overfitting(read[pair[0]], read[pair[1]], thresholds, pair[1][1])]
+
+            version = tuple(
+                (listing[run][tag].max_step, listing[run][tag].max_wall_time)
+                for run, tag in ((train_run, train_tag), (val_run, val_tag))
+            )
+            key = ("overfitting", train_run, train_tag, val_run, val_tag, thresholds)
+            [finding] = self._cached(key, version, compute)
             if finding is not None:
                 alert = _alert(val_run, val_tag, "evaluation", "timeseries", finding, code="overfitting", subject=None)
                 alert["subject"] = f"{train_run}/{train_tag}" if train_run != val_run else train_tag
